@@ -1,0 +1,115 @@
+"""Settings: the only code that reads ``os.environ`` and ``.cmf/config.toml``.
+
+Surfaces (the CLI, the MCP server, the team server) and the ``Cmf`` façade call
+:func:`load_settings`; the rest of the library takes plain arguments.
+
+Where things are found:
+
+- **project root** — the nearest folder, upwards from the start folder, that
+  contains ``.cmf/`` (made by ``cmf init``); else the root of the Git work tree;
+  else the start folder itself.
+- **store URL** — ``CMF_STORE_URL``, else ``store_url`` in ``.cmf/config.toml``,
+  else the SQLite file ``.cmf/metadata.db`` under the project root.
+- **site** — ``CMF_SITE``, else ``site`` in ``.cmf/config.toml``, else the host name.
+
+``.cmf/config.toml`` may be committed, so keep passwords out of it: put a
+credentialed URL in ``CMF_STORE_URL`` (or in the untracked
+``.cmf/config.local.toml``, read after ``config.toml`` and winning over it).
+"""
+
+import os
+import socket
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cmf_core.errors import ConfigError
+
+CMF_DIR = ".cmf"
+CONFIG_FILES = ("config.toml", "config.local.toml")
+KNOWN_KEYS = frozenset({"store_url", "site"})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    project_root: Path
+    store_url: str
+    site: str
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The project root for ``start`` (default: the current folder); see the module docstring."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / CMF_DIR).is_dir():
+            return folder
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def default_store_url(project_root: Path) -> str:
+    return f"sqlite:///{project_root / CMF_DIR / 'metadata.db'}"
+
+
+def read_config_files(project_root: Path) -> dict[str, str]:
+    """The merged ``[config.toml, config.local.toml]`` of a project (later files win)."""
+    merged: dict[str, str] = {}
+    for name in CONFIG_FILES:
+        path = project_root / CMF_DIR / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"Cannot read {path}: {exc}. Fix or delete the file.") from exc
+        unknown = set(data) - KNOWN_KEYS
+        if unknown:
+            raise ConfigError(
+                f"Unknown setting(s) {', '.join(sorted(unknown))} in {path}; "
+                f"known settings are {', '.join(sorted(KNOWN_KEYS))}."
+            )
+        for key, value in data.items():
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"Setting {key!r} in {path} must be a non-empty string.")
+            merged[key] = value
+    return merged
+
+
+def load_settings(
+    start: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings for the project around ``start`` from files and ``CMF_*`` variables."""
+    env = os.environ if environ is None else environ
+    root = find_project_root(start)
+    files = read_config_files(root)
+    store_url = env.get("CMF_STORE_URL") or files.get("store_url") or default_store_url(root)
+    site = env.get("CMF_SITE") or files.get("site") or socket.gethostname()
+    return Settings(project_root=root, store_url=store_url, site=site)
+
+
+def prepare_default_store(settings: Settings) -> None:
+    """Before the project's own SQLite store is first made, give it a ``.cmf/`` that Git ignores."""
+    if settings.store_url == default_store_url(settings.project_root):
+        cmf_dir = settings.project_root / CMF_DIR
+        if not (cmf_dir / ".gitignore").exists():
+            init_project(settings.project_root)
+
+
+def init_project(folder: Path) -> Path:
+    """Make ``folder/.cmf`` (idempotent) with a ``.gitignore`` that keeps the store out of Git."""
+    cmf_dir = folder / CMF_DIR
+    try:
+        cmf_dir.mkdir(parents=True, exist_ok=True)
+        ignore = cmf_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text(
+                "# Written by `cmf init`: the store, caches and local secrets stay out of Git.\n"
+                "metadata.db*\ncache/\nconfig.local.toml\n",
+                encoding="utf-8",
+            )
+    except OSError as exc:
+        raise ConfigError(f"Cannot create {cmf_dir}: {exc.strerror}. Check permissions.") from exc
+    return cmf_dir

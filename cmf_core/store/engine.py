@@ -1,0 +1,164 @@
+"""Engines for cmf stores: URL checks, SQLite pragmas, and the schema check at open.
+
+SQLite is tuned for many small writes from several processes: WAL journal,
+``synchronous=NORMAL`` (durable at checkpoints, never corrupt), a long busy
+timeout, foreign keys on. Write transactions start with ``BEGIN IMMEDIATE`` so
+that concurrent writers queue on the busy timeout instead of failing with
+"database is locked" when a read lock would have to be upgraded.
+
+At open the store's schema revision (Alembic's ``alembic_version`` table) is
+compared with this code's :data:`HEAD_REVISION`:
+
+- empty database → the tables are created at the newest schema directly;
+- same revision → ready;
+- older revision → a SQLite file is upgraded in place (it belongs to one
+  project); a PostgreSQL database is left alone and ``cmf db upgrade`` is asked
+  for, since a team's server should be upgraded deliberately;
+- unknown revision → this cmf is older than the store: upgrade cmf.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from cmf_core.errors import ConfigError, StoreError
+from cmf_core.store.schema import HEAD_REVISION, REVISIONS, metadata
+
+SUPPORTED = ("sqlite", "postgresql")
+BUSY_TIMEOUT_S = 60.0
+
+
+def parse_store_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"Cannot parse store URL {url!r}; use sqlite:///path/to/metadata.db or "
+            "postgresql+psycopg://user@host:5432/dbname."
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise ConfigError(
+            f"Unsupported store URL scheme {backend!r} in {safe_url(parsed)}; "
+            "cmf stores are SQLite (sqlite:///…) or PostgreSQL (postgresql+psycopg://…)."
+        )
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def safe_url(url: URL | str) -> str:
+    """The URL as it may be shown to a person: the password hidden."""
+    parsed = url if isinstance(url, URL) else make_url(url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def build_engine(url: str) -> Engine:
+    parsed = parse_store_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, SQLAlchemyError) as exc:
+        raise ConfigError(f"Cannot use store URL {safe_url(parsed)}: {exc}") from exc
+
+
+def _sqlite_engine(parsed: URL) -> Engine:
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database).expanduser()
+        if path.is_dir():
+            raise ConfigError(
+                f"The SQLite store {path} is a directory; name a file such as {path}/metadata.db."
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the folder for the SQLite store {path}: {exc.strerror}."
+            ) from exc
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("cmf_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def read_revision(conn: Connection) -> str | None:
+    """The store's Alembic revision, or None for a database without cmf tables."""
+    inspector = inspect(conn)
+    if not inspector.has_table("alembic_version"):
+        if inspector.has_table("executions") or inspector.has_table("artifacts"):
+            raise StoreError(
+                "This database has cmf-like tables but no schema version; it was not made by "
+                "cmf. Point CMF_STORE_URL at a new database or file."
+            )
+        return None
+    row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    return None if row is None else str(row[0])
+
+
+def prepare_schema(engine: Engine, url: str) -> None:
+    """Create a new store at the newest schema, or check (and for SQLite upgrade) an old one."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(cmf_write=True)
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    # Two processes creating one new database must not both run DDL.
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8231736)")
+                revision = read_revision(conn)
+                if revision is None:
+                    metadata.create_all(conn)
+                    conn.exec_driver_sql(
+                        "CREATE TABLE IF NOT EXISTS alembic_version "
+                        "(version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
+                    )
+                    conn.exec_driver_sql(
+                        f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD_REVISION}')"
+                    )
+                    return
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"Cannot open the store {safe_url(url)}: {first_line(exc)}. Check that it is "
+            "reachable and that you may write to it."
+        ) from exc
+    if revision == HEAD_REVISION:
+        return
+    if revision not in REVISIONS:
+        raise StoreError(
+            f"The store {safe_url(url)} has schema revision {revision!r}, newer than this cmf "
+            f"knows (newest: {HEAD_REVISION!r}); upgrade cmf (pip install -U cmf)."
+        )
+    if engine.dialect.name == "sqlite":
+        from cmf_core.store.migrate import upgrade_engine
+
+        upgrade_engine(engine)
+        return
+    raise StoreError(
+        f"The store {safe_url(url)} has schema revision {revision!r}; this cmf needs "
+        f"{HEAD_REVISION!r}. Run `cmf db upgrade` (back up the database first)."
+    )
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver error, which is the part a person can use."""
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__

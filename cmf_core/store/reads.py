@@ -1,0 +1,316 @@
+"""Read queries of the store: each takes a connection and returns frozen records.
+
+Ids and digests may be given as unique prefixes; an ambiguous prefix raises
+InvalidInputError listing the candidates.
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, func, select
+
+from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.records import (
+    Artifact,
+    ArtifactDetail,
+    Event,
+    EventDetail,
+    EventDirection,
+    Execution,
+    ExecutionDetail,
+    ExecutionStatus,
+    Metric,
+    Pipeline,
+    Stage,
+)
+from cmf_core.store.schema import (
+    artifacts,
+    events,
+    executions,
+    json_dict,
+    metrics,
+    pipelines,
+    stages,
+)
+
+CANDIDATES_SHOWN = 10
+
+_execution_columns = (
+    executions,
+    stages.c.name.label("stage_name"),
+    pipelines.c.name.label("pipeline_name"),
+)
+
+
+def _executions_query() -> Select[Any]:
+    return (
+        select(*_execution_columns)
+        .join(stages, stages.c.id == executions.c.stage_id)
+        .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
+    )
+
+
+def execution_record(row: Row[Any]) -> Execution:
+    return Execution(
+        id=row.id,
+        pipeline=row.pipeline_name,
+        stage=row.stage_name,
+        status=ExecutionStatus(row.status),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        command=row.command,
+        params=json_dict(row.params),
+        properties=json_dict(row.properties),
+        error=row.error,
+        site=row.site,
+        git_remote=row.git_remote,
+        git_branch=row.git_branch,
+        git_commit_start=row.git_commit_start,
+        git_commit_end=row.git_commit_end,
+        git_is_dirty=row.git_is_dirty,
+        git_diff_digest=row.git_diff_digest,
+        environment_digest=row.environment_digest,
+    )
+
+
+def artifact_record(row: Row[Any]) -> Artifact:
+    return Artifact(
+        digest=row.digest,
+        type=row.type,
+        size=row.size,
+        nfiles=row.nfiles,
+        properties=json_dict(row.properties),
+        created_at=row.created_at,
+    )
+
+
+def list_pipelines(conn: Connection) -> list[Pipeline]:
+    rows = conn.execute(select(pipelines).order_by(pipelines.c.name))
+    return [
+        Pipeline(name=r.name, properties=json_dict(r.properties), created_at=r.created_at)
+        for r in rows
+    ]
+
+
+def list_stages(conn: Connection, *, pipeline: str | None) -> list[Stage]:
+    query = select(stages, pipelines.c.name.label("pipeline_name")).join(
+        pipelines, pipelines.c.id == stages.c.pipeline_id
+    )
+    if pipeline is not None:
+        query = query.where(pipelines.c.name == pipeline)
+    query = query.order_by(pipelines.c.name, stages.c.id)
+    return [
+        Stage(
+            pipeline=r.pipeline_name,
+            name=r.name,
+            properties=json_dict(r.properties),
+            created_at=r.created_at,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def list_executions(
+    conn: Connection,
+    *,
+    pipeline: str | None,
+    stage: str | None,
+    status: ExecutionStatus | None,
+    limit: int,
+    offset: int,
+) -> list[Execution]:
+    query = _executions_query()
+    if pipeline is not None:
+        query = query.where(pipelines.c.name == pipeline)
+    if stage is not None:
+        query = query.where(stages.c.name == stage)
+    if status is not None:
+        query = query.where(executions.c.status == status.value)
+    query = query.order_by(executions.c.started_at.desc(), executions.c.id.desc())
+    query = query.limit(limit).offset(offset)
+    return [execution_record(r) for r in conn.execute(query)]
+
+
+def list_artifacts(
+    conn: Connection, *, type: str | None, pipeline: str | None, limit: int, offset: int
+) -> list[tuple[Artifact, str | None]]:
+    query = select(artifacts)
+    if type is not None:
+        query = query.where(artifacts.c.type == type)
+    if pipeline is not None:
+        in_pipeline = (
+            select(events.c.artifact_id)
+            .join(executions, executions.c.id == events.c.execution_id)
+            .join(stages, stages.c.id == executions.c.stage_id)
+            .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
+            .where(pipelines.c.name == pipeline)
+        )
+        query = query.where(artifacts.c.id.in_(in_pipeline))
+    query = query.order_by(artifacts.c.created_at.desc(), artifacts.c.id.desc())
+    rows = conn.execute(query.limit(limit).offset(offset)).all()
+    paths = _last_paths(conn, [r.id for r in rows])
+    return [(artifact_record(r), paths.get(r.id)) for r in rows]
+
+
+def _last_paths(conn: Connection, artifact_ids: list[int]) -> dict[int, str]:
+    if not artifact_ids:
+        return {}
+    query = (
+        select(events.c.artifact_id, events.c.path, events.c.created_at)
+        .where(events.c.artifact_id.in_(artifact_ids))
+        .order_by(events.c.created_at)
+    )
+    return {r.artifact_id: r.path for r in conn.execute(query)}
+
+
+def _prefix_match(column: Any, prefix: str) -> Any:
+    # A range, not LIKE: it uses the index on both backends and needs no escaping.
+    return (column >= prefix) & (column < prefix + "\U0010ffff")
+
+
+def resolve_execution_id(conn: Connection, id_or_prefix: str) -> str:
+    prefix = id_or_prefix.strip().lower()
+    if not prefix:
+        raise InvalidInputError("Give an execution id or a prefix of one (e.g. '0193a1b2').")
+    rows = conn.execute(
+        select(executions.c.id)
+        .where(_prefix_match(executions.c.id, prefix))
+        .order_by(executions.c.id)
+        .limit(CANDIDATES_SHOWN + 1)
+    ).all()
+    return _one(rows, id_or_prefix, "execution", "`cmf ls executions` lists them")
+
+
+def resolve_digest(conn: Connection, digest_or_prefix: str) -> str:
+    prefix = digest_or_prefix.strip().lower()
+    if not prefix.startswith("md5:"):
+        prefix = "md5:" + prefix
+    if prefix == "md5:":
+        raise InvalidInputError("Give an artifact digest or a prefix of one (e.g. 'md5:3f2a').")
+    rows = conn.execute(
+        select(artifacts.c.digest)
+        .where(_prefix_match(artifacts.c.digest, prefix))
+        .order_by(artifacts.c.digest)
+        .limit(CANDIDATES_SHOWN + 1)
+    ).all()
+    return _one(rows, digest_or_prefix, "artifact", "`cmf ls artifacts` lists them")
+
+
+def _one(rows: Sequence[Row[Any]], asked: str, kind: str, hint: str) -> str:
+    if not rows:
+        raise NotFoundError(f"No {kind} matches {asked!r}; {hint}.")
+    if len(rows) == 1:
+        return str(rows[0][0])
+    shown = [str(r[0]) for r in rows[:CANDIDATES_SHOWN]]
+    more = ", …" if len(rows) > CANDIDATES_SHOWN else ""
+    raise InvalidInputError(
+        f"{asked!r} matches more than one {kind}: {', '.join(shown)}{more}. Give more characters."
+    )
+
+
+def get_execution(conn: Connection, execution_id: str) -> Execution:
+    row = conn.execute(_executions_query().where(executions.c.id == execution_id)).first()
+    if row is None:
+        raise NotFoundError(f"No execution {execution_id!r}; `cmf ls executions` lists them.")
+    return execution_record(row)
+
+
+def execution_detail(conn: Connection, execution_id: str) -> ExecutionDetail:
+    execution = get_execution(conn, execution_id)
+    query = (
+        select(events.c.direction, events.c.path, artifacts)
+        .join(artifacts, artifacts.c.id == events.c.artifact_id)
+        .where(events.c.execution_id == execution_id)
+        .order_by(events.c.created_at, events.c.path)
+    )
+    inputs: list[EventDetail] = []
+    outputs: list[EventDetail] = []
+    for row in conn.execute(query):
+        detail = EventDetail(
+            direction=EventDirection(row.direction), path=row.path, artifact=artifact_record(row)
+        )
+        (inputs if detail.direction is EventDirection.INPUT else outputs).append(detail)
+    final = list_metrics(conn, execution_id, name=None, steps=False)
+    counts = conn.execute(
+        select(metrics.c.name, func.count())
+        .where(metrics.c.execution_id == execution_id, metrics.c.step.is_not(None))
+        .group_by(metrics.c.name)
+        .order_by(metrics.c.name)
+    )
+    return ExecutionDetail(
+        execution=execution,
+        inputs=inputs,
+        outputs=outputs,
+        metrics=final,
+        step_metrics={name: int(n) for name, n in counts},
+    )
+
+
+def artifact_detail(conn: Connection, digest: str) -> ArtifactDetail:
+    row = conn.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
+    if row is None:
+        raise NotFoundError(f"No artifact {digest!r}; `cmf ls artifacts` lists them.")
+    query = (
+        select(events.c.execution_id, events.c.direction, events.c.path, events.c.created_at)
+        .where(events.c.artifact_id == row.id)
+        .order_by(events.c.created_at)
+    )
+    return ArtifactDetail(
+        artifact=artifact_record(row),
+        events=[
+            Event(
+                execution_id=e.execution_id,
+                digest=digest,
+                direction=EventDirection(e.direction),
+                path=e.path,
+                created_at=e.created_at,
+            )
+            for e in conn.execute(query)
+        ],
+    )
+
+
+def digests_for_path(conn: Connection, path: str) -> list[str]:
+    query = (
+        select(artifacts.c.digest, func.max(events.c.created_at).label("last"))
+        .join(events, events.c.artifact_id == artifacts.c.id)
+        .where(events.c.path == path)
+        .group_by(artifacts.c.digest)
+        .order_by(func.max(events.c.created_at).desc())
+    )
+    return [r.digest for r in conn.execute(query)]
+
+
+def list_metrics(
+    conn: Connection, execution_id: str, *, name: str | None, steps: bool | None = None
+) -> list[Metric]:
+    """Metrics of one execution; ``steps`` False = execution-level only, True = step only."""
+    query = select(metrics).where(metrics.c.execution_id == execution_id)
+    if name is not None:
+        query = query.where(metrics.c.name == name)
+    if steps is True:
+        query = query.where(metrics.c.step.is_not(None))
+    elif steps is False:
+        query = query.where(metrics.c.step.is_(None))
+    query = query.order_by(metrics.c.name, metrics.c.step)
+    return [
+        Metric(
+            execution_id=r.execution_id,
+            name=r.name,
+            step=r.step,
+            value=math.nan if r.value is None else r.value,
+            time=datetime.fromtimestamp(r.time, UTC),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def metric_values(
+    conn: Connection, execution_id: str, names: Iterable[str]
+) -> dict[tuple[str, int | None], float | None]:
+    query = select(metrics.c.name, metrics.c.step, metrics.c.value).where(
+        metrics.c.execution_id == execution_id, metrics.c.name.in_(list(names))
+    )
+    return {(r.name, r.step): r.value for r in conn.execute(query)}

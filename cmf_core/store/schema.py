@@ -1,0 +1,189 @@
+"""The tables of a cmf store (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+::
+
+    pipelines 1──* stages 1──* executions 1──* events *──1 artifacts
+                                     1──* metrics
+    stat_cache (path → inode, mtime_ns, size, md5): lets unchanged files skip re-hashing
+
+Natural keys (DESIGN.md): pipeline name; (pipeline, stage name); execution id
+(UUID v7 text); artifact digest; event (execution, artifact, direction, path);
+metric (execution, name, step). Integer surrogate keys keep the event indexes
+small; they never leave the store.
+
+Events are indexed both ways — by execution (the primary key's prefix) and by
+(artifact, direction) — so lineage walks are one indexed query per hop in
+either direction.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+# The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
+# created at this revision directly; tests check it matches the migration scripts.
+HEAD_REVISION = "0001"
+REVISIONS = ("0001",)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both backends (SQLite keeps naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("cmf stores only timezone-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDict = JSON().with_variant(JSONB(), "postgresql")
+
+metadata = MetaData()
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("properties", JSONDict, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+stages = Table(
+    "stages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pipeline_id", Integer, ForeignKey("pipelines.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("properties", JSONDict, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("pipeline_id", "name", name="uq_stages_pipeline_name"),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("stage_id", Integer, ForeignKey("stages.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("command", Text),
+    Column("params", JSONDict, nullable=False),
+    Column("properties", JSONDict, nullable=False),
+    Column("error", Text),
+    Column("site", String(255)),
+    Column("git_remote", Text),
+    Column("git_branch", String(255)),
+    Column("git_commit_start", String(64)),
+    Column("git_commit_end", String(64)),
+    Column("git_is_dirty", Boolean),
+    Column("git_diff_digest", String(80)),
+    Column("environment_digest", String(80)),
+    Index("ix_executions_stage_started", "stage_id", "started_at"),
+    Index("ix_executions_status", "status"),
+    Index("ix_executions_started", "started_at"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest", String(80), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("size", BigInteger),
+    Column("nfiles", Integer),
+    Column("properties", JSONDict, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_artifacts_type", "type"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "execution_id", String(36), ForeignKey("executions.id"), primary_key=True, nullable=False
+    ),
+    Column("artifact_id", Integer, ForeignKey("artifacts.id"), primary_key=True, nullable=False),
+    Column("direction", String(8), primary_key=True, nullable=False),
+    Column("path", Text, primary_key=True, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_events_artifact_direction", "artifact_id", "direction"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("execution_id", String(36), ForeignKey("executions.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("step", BigInteger),
+    # NULL stands for NaN: SQLite cannot store NaN and a diverging loss is worth keeping.
+    Column("value", Float),
+    Column("time", Float, nullable=False),
+    Index(
+        "uq_metrics_step",
+        "execution_id",
+        "name",
+        "step",
+        unique=True,
+        sqlite_where=text("step IS NOT NULL"),
+        postgresql_where=text("step IS NOT NULL"),
+    ),
+    Index(
+        "uq_metrics_final",
+        "execution_id",
+        "name",
+        unique=True,
+        sqlite_where=text("step IS NULL"),
+        postgresql_where=text("step IS NULL"),
+    ),
+)
+
+stat_cache = Table(
+    "stat_cache",
+    metadata,
+    Column("path", Text, primary_key=True),
+    Column("inode", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("md5", String(32), nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def json_dict(value: Any) -> dict[str, Any]:
+    """A JSON column's value as a dict (NULL and non-dicts from foreign data become {})."""
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,468 @@
+"""``Store``: writes and reads of pipelines, stages, executions, artifacts, events, metrics.
+
+One ``Store`` owns one SQLAlchemy engine (thread-safe; share the object across
+threads). Every method is one short transaction; writes use SQLAlchemy Core,
+and the hot paths (events, metrics, stat cache) are single bulk statements.
+"""
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from cmf_core.hashing import StatEntry
+from cmf_core.records import (
+    Artifact,
+    ArtifactDetail,
+    EventDirection,
+    Execution,
+    ExecutionDetail,
+    ExecutionStatus,
+    Metric,
+    Pipeline,
+    Stage,
+)
+from cmf_core.store import reads
+from cmf_core.store.engine import build_engine, first_line, prepare_schema, safe_url
+from cmf_core.store.schema import (
+    artifacts,
+    events,
+    executions,
+    json_dict,
+    metrics,
+    pipelines,
+    stages,
+    stat_cache,
+    utcnow,
+)
+
+STAT_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRow:
+    """An artifact to record: its digest and what is known about its bytes."""
+
+    digest: str
+    type: str
+    size: int | None
+    nfiles: int | None
+    properties: dict[str, Any]
+
+
+class Store:
+    """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
+
+    Opening a store creates it at the newest schema if it is empty and checks
+    its schema revision otherwise (see :mod:`cmf_core.store.engine`).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = build_engine(url)
+        try:
+            prepare_schema(self._engine, url)
+        except BaseException:
+            self._engine.dispose()
+            raise
+        self._insert = (
+            postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        )
+
+    @property
+    def display_url(self) -> str:
+        return safe_url(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(cmf_write=True)
+                with conn.begin():
+                    yield conn
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"The store refused a record that clashes with one already there: "
+                f"{first_line(exc)}."
+            ) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"Writing to the store {self.display_url} failed: {first_line(exc)}. "
+                "Nothing from this call was saved; retry it."
+            ) from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"Reading the store {self.display_url} failed: {first_line(exc)}."
+            ) from exc
+
+    # -- pipelines and stages ----------------------------------------------------------------
+
+    def ensure_stage(
+        self,
+        pipeline: str,
+        stage: str,
+        *,
+        pipeline_properties: dict[str, Any] | None = None,
+        stage_properties: dict[str, Any] | None = None,
+    ) -> int:
+        """The id of ``stage`` in ``pipeline``, creating either if new; merges given properties."""
+        now = utcnow()
+        with self._write() as conn:
+            pipeline_id = self._upsert_named(
+                conn, pipelines, {"name": pipeline}, pipeline_properties, now
+            )
+            return self._upsert_named(
+                conn, stages, {"pipeline_id": pipeline_id, "name": stage}, stage_properties, now
+            )
+
+    def _upsert_named(
+        self,
+        conn: Connection,
+        table: Any,
+        key: dict[str, Any],
+        properties: dict[str, Any] | None,
+        now: datetime,
+    ) -> int:
+        where = and_(*(table.c[name] == value for name, value in key.items()))
+        row = conn.execute(select(table.c.id, table.c.properties).where(where)).first()
+        if row is None:
+            values = {**key, "properties": properties or {}, "created_at": now}
+            conn.execute(self._insert(table).values(values).on_conflict_do_nothing())
+            row = conn.execute(select(table.c.id, table.c.properties).where(where)).one()
+        if properties:
+            merged = {**json_dict(row.properties), **properties}
+            if merged != row.properties:
+                conn.execute(update(table).where(table.c.id == row.id).values(properties=merged))
+        return int(row.id)
+
+    # -- executions --------------------------------------------------------------------------
+
+    def start_execution(self, *, id: str, stage_id: int, **columns: Any) -> None:
+        """Insert a running execution; ``columns`` are the executions table's other columns."""
+        values = {
+            "params": {},
+            "properties": {},
+            **columns,
+            "id": id,
+            "stage_id": stage_id,
+            "status": ExecutionStatus.RUNNING.value,
+        }
+        values.setdefault("started_at", utcnow())
+        with self._write() as conn:
+            conn.execute(executions.insert().values(values))
+
+    def update_execution(
+        self,
+        execution_id: str,
+        *,
+        params: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> None:
+        """Merge params and properties into a running execution."""
+        with self._write() as conn:
+            row = self._running(conn, execution_id)
+            values: dict[str, Any] = {}
+            if params:
+                values["params"] = {**json_dict(row.params), **params}
+            if properties:
+                values["properties"] = {**json_dict(row.properties), **properties}
+            if values:
+                conn.execute(
+                    update(executions).where(executions.c.id == execution_id).values(values)
+                )
+
+    def end_execution(
+        self,
+        execution_id: str,
+        *,
+        status: ExecutionStatus,
+        error: str | None = None,
+        git_commit_end: str | None = None,
+    ) -> None:
+        if status is ExecutionStatus.RUNNING:
+            raise InvalidInputError("An execution ends as 'completed' or 'failed', not 'running'.")
+        with self._write() as conn:
+            self._running(conn, execution_id)
+            conn.execute(
+                update(executions)
+                .where(executions.c.id == execution_id)
+                .values(
+                    status=status.value,
+                    ended_at=utcnow(),
+                    error=error,
+                    git_commit_end=git_commit_end,
+                )
+            )
+
+    def _running(self, conn: Connection, execution_id: str) -> Any:
+        row = conn.execute(
+            select(executions.c.status, executions.c.params, executions.c.properties).where(
+                executions.c.id == execution_id
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(
+                f"No execution {execution_id!r} in {self.display_url}; "
+                "`cmf ls executions` lists them."
+            )
+        if row.status != ExecutionStatus.RUNNING.value:
+            raise ConflictError(
+                f"Execution {execution_id} has already ended ({row.status}); an ended execution "
+                "cannot change. Start a new execution to record more."
+            )
+        return row
+
+    # -- artifacts and events ----------------------------------------------------------------
+
+    def record_artifact(
+        self,
+        artifact: ArtifactRow,
+        *,
+        execution_id: str | None = None,
+        direction: EventDirection | None = None,
+        path: str | None = None,
+    ) -> Artifact:
+        """Record an artifact (one row per digest) and, with an execution, the event linking it."""
+        now = utcnow()
+        with self._write() as conn:
+            if execution_id is not None:
+                self._running(conn, execution_id)
+            row = self._upsert_artifact(conn, artifact, now)
+            if execution_id is not None and direction is not None and path is not None:
+                conn.execute(
+                    self._insert(events)
+                    .values(
+                        execution_id=execution_id,
+                        artifact_id=row.id,
+                        direction=direction.value,
+                        path=path,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                )
+            return reads.artifact_record(row)
+
+    def _upsert_artifact(self, conn: Connection, artifact: ArtifactRow, now: datetime) -> Any:
+        query = select(artifacts).where(artifacts.c.digest == artifact.digest)
+        row = conn.execute(query).first()
+        if row is None:
+            conn.execute(
+                self._insert(artifacts)
+                .values(
+                    digest=artifact.digest,
+                    type=artifact.type,
+                    size=artifact.size,
+                    nfiles=artifact.nfiles,
+                    properties=artifact.properties,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            return conn.execute(query).one()
+        if row.type != artifact.type:
+            raise ConflictError(
+                f"Artifact {artifact.digest} is already recorded as a {row.type}, not a "
+                f"{artifact.type}; the same bytes have one type. Log it with type={row.type!r}."
+            )
+        merged = {**json_dict(row.properties), **artifact.properties}
+        if merged != row.properties:
+            conn.execute(
+                update(artifacts).where(artifacts.c.id == row.id).values(properties=merged)
+            )
+            row = conn.execute(query).one()
+        return row
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def add_metrics(
+        self, execution_id: str, rows: Sequence[tuple[str, int | None, float, float]]
+    ) -> None:
+        """Record (name, step, value, time) rows; a step of None is an execution-level metric.
+
+        Re-recording an equal value is a no-op; a different value for the same
+        (name, step) raises ConflictError and records nothing from this call.
+        """
+        if not rows:
+            return
+        values: list[dict[str, Any]] = [
+            {
+                "execution_id": execution_id,
+                "name": name,
+                "step": step,
+                "value": None if math.isnan(value) else value,
+                "time": at,
+            }
+            for name, step, value, at in rows
+        ]
+        try:
+            with self._write() as conn:
+                self._running(conn, execution_id)
+                conn.execute(metrics.insert(), values)
+            return
+        except ConflictError:
+            pass
+        # Some (name, step) already exist: keep the new ones, accept equal repeats.
+        with self._write() as conn:
+            self._running(conn, execution_id)
+            existing = reads.metric_values(conn, execution_id, {name for name, *_ in rows})
+            fresh = []
+            for row, value in zip(rows, values, strict=True):
+                name, step, number = row[0], row[1], value["value"]
+                if (name, step) not in existing:
+                    existing[(name, step)] = number
+                    fresh.append(value)
+                elif not _same_value(existing[(name, step)], number):
+                    at = "" if step is None else f" at step {step}"
+                    raise ConflictError(
+                        f"Metric {name!r}{at} of execution {execution_id} is already "
+                        f"{existing[(name, step)]}; refusing to overwrite it with {row[2]}."
+                    )
+            if fresh:
+                conn.execute(metrics.insert(), fresh)
+
+    # -- stat cache (the hashing.StatCache protocol) -----------------------------------------
+
+    def get_stat_entries(self, paths: Sequence[str]) -> dict[str, StatEntry]:
+        found: dict[str, StatEntry] = {}
+        with self._read() as conn:
+            for start in range(0, len(paths), STAT_CHUNK):
+                chunk = paths[start : start + STAT_CHUNK]
+                for row in conn.execute(select(stat_cache).where(stat_cache.c.path.in_(chunk))):
+                    found[row.path] = StatEntry(
+                        row.path, row.inode, row.mtime_ns, row.size, row.md5
+                    )
+        return found
+
+    def put_stat_entries(self, entries: Sequence[StatEntry]) -> None:
+        if not entries:
+            return
+        values = [
+            {
+                "path": e.path,
+                "inode": e.inode & 0x7FFFFFFFFFFFFFFF,
+                "mtime_ns": e.mtime_ns,
+                "size": e.size,
+                "md5": e.md5,
+            }
+            for e in entries
+        ]
+        statement = self._insert(stat_cache)
+        statement = statement.on_conflict_do_update(
+            index_elements=[stat_cache.c.path],
+            set_={
+                "inode": statement.excluded.inode,
+                "mtime_ns": statement.excluded.mtime_ns,
+                "size": statement.excluded.size,
+                "md5": statement.excluded.md5,
+            },
+        )
+        with self._write() as conn:
+            conn.execute(statement, values)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def list_pipelines(self) -> list[Pipeline]:
+        with self._read() as conn:
+            return reads.list_pipelines(conn)
+
+    def list_stages(self, *, pipeline: str | None = None) -> list[Stage]:
+        with self._read() as conn:
+            return reads.list_stages(conn, pipeline=pipeline)
+
+    def list_executions(
+        self,
+        *,
+        pipeline: str | None = None,
+        stage: str | None = None,
+        status: ExecutionStatus | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Execution]:
+        with self._read() as conn:
+            return reads.list_executions(
+                conn, pipeline=pipeline, stage=stage, status=status, limit=limit, offset=offset
+            )
+
+    def list_artifacts(
+        self,
+        *,
+        type: str | None = None,
+        pipeline: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[tuple[Artifact, str | None]]:
+        """Artifacts, newest first, each with the path it was last logged under."""
+        with self._read() as conn:
+            return reads.list_artifacts(
+                conn, type=type, pipeline=pipeline, limit=limit, offset=offset
+            )
+
+    def get_execution(self, id_or_prefix: str) -> Execution:
+        with self._read() as conn:
+            return reads.get_execution(conn, reads.resolve_execution_id(conn, id_or_prefix))
+
+    def get_execution_detail(self, id_or_prefix: str) -> ExecutionDetail:
+        with self._read() as conn:
+            return reads.execution_detail(conn, reads.resolve_execution_id(conn, id_or_prefix))
+
+    def get_artifact_detail(self, digest_or_prefix: str) -> ArtifactDetail:
+        with self._read() as conn:
+            return reads.artifact_detail(conn, reads.resolve_digest(conn, digest_or_prefix))
+
+    def find_artifacts_by_path(self, path: str) -> list[str]:
+        """Digests ever logged under ``path`` (relative to the project root), newest first."""
+        with self._read() as conn:
+            return reads.digests_for_path(conn, path)
+
+    def get_metrics(self, execution_id: str, *, name: str | None = None) -> list[Metric]:
+        with self._read() as conn:
+            return reads.list_metrics(conn, execution_id, name=name)
+
+    def count(self, table: str) -> int:
+        """Row count of one of the store's tables (for summaries and tests)."""
+        known = {t.name: t for t in (pipelines, stages, executions, artifacts, events, metrics)}
+        if table not in known:
+            raise InvalidInputError(f"Unknown table {table!r}; one of {', '.join(sorted(known))}.")
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(known[table])).scalar_one())
+
+
+def _same_value(a: float | None, b: float | None) -> bool:
+    return a == b or (a is None and b is None)
+
+
+__all__ = ["ArtifactRow", "Store"]
