@@ -1,0 +1,87 @@
+"""Implicit tracking: record an execution around any command (``cmf run``).
+
+Inputs are hashed before the command starts (so what the command read is
+pinned even if it rewrites them), outputs after it exits. The command's exit
+status decides the execution's: 0 → completed, anything else → failed. A
+declared output that the command did not produce fails the execution too.
+SIGINT and SIGTERM received while the command runs are passed on to it.
+"""
+
+import shlex
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from cmf_core.errors import ArtifactError, InvalidInputError
+from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
+from cmf_core.tracking import Cmf
+
+MISSING_OUTPUT_EXIT = 1
+
+
+def run_command(
+    cmf: Cmf,
+    command: Sequence[str],
+    *,
+    stage: str,
+    pipeline: str | None = None,
+    inputs: Sequence[str | Path] = (),
+    outputs: Sequence[str | Path] = (),
+    params: Mapping[str, Any] | None = None,
+    input_type: str | ArtifactType = ArtifactType.DATASET,
+    output_type: str | ArtifactType = ArtifactType.DATASET,
+    cwd: str | Path | None = None,
+) -> tuple[str, int]:
+    """Run ``command`` as one execution of ``stage``; returns (execution id, exit code)."""
+    if not command:
+        raise InvalidInputError("No command to run: put it after `--`, e.g. `-- python train.py`.")
+    for path in inputs:
+        cmf.resolve_path(path)  # fail on a bad path before anything is recorded
+        if not Path(path).exists():
+            raise ArtifactError(
+                f"Input {path} does not exist; create it or fix the path before running."
+            )
+    run = cmf.start_execution(stage, pipeline=pipeline, params=params, command=shlex.join(command))
+    with run:
+        for path in inputs:
+            run.log_artifact(path, type=input_type, event=EventDirection.INPUT)
+        code = _run_forwarding_signals(command, cwd)
+        if code != 0:
+            run.end(ExecutionStatus.FAILED, error=f"command exited with status {code}")
+            return run.id, code
+        missing = [str(p) for p in outputs if not Path(p).exists()]
+        for path in outputs:
+            if str(path) not in missing:
+                run.log_artifact(path, type=output_type, event=EventDirection.OUTPUT)
+        if missing:
+            run.end(
+                ExecutionStatus.FAILED,
+                error=f"declared output(s) not produced: {', '.join(missing)}",
+            )
+            return run.id, MISSING_OUTPUT_EXIT
+    return run.id, 0
+
+
+def _run_forwarding_signals(command: Sequence[str], cwd: str | Path | None) -> int:
+    try:
+        process = subprocess.Popen(list(command), cwd=cwd)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"Cannot start {command[0]!r}: {exc.strerror}. Check the command name and PATH."
+        ) from exc
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        process.send_signal(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        return process.wait()  # only the main thread may install signal handlers
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

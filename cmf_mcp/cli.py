@@ -1,0 +1,257 @@
+"""The ``cmf`` command: parse, call cmf_core, print. Errors print ``Error: …`` and exit 1."""
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import click
+
+from cmf_core.errors import CmfError
+
+if TYPE_CHECKING:
+    from cmf_core.config import Settings
+    from cmf_core.store import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+LIST_KINDS = ("pipelines", "stages", "executions", "artifacts")
+STATUSES = ("running", "completed", "failed")
+TYPES = (
+    "dataset",
+    "model",
+    "metrics",
+    "step_metrics",
+    "dataslice",
+    "label",
+    "environment",
+    "other",
+)
+
+
+def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn every CmfError into ``Error: message`` on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except CmfError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def settings(ctx: click.Context) -> "Settings":
+    from cmf_core.config import load_settings
+
+    loaded = load_settings()
+    url = ctx.find_root().params.get("store")
+    if url:
+        from dataclasses import replace
+
+        loaded = replace(loaded, store_url=url)
+    return loaded
+
+
+@contextmanager
+def open_store(ctx: click.Context) -> Iterator["Store"]:
+    from cmf_core.config import prepare_default_store
+    from cmf_core.store import Store
+
+    found = settings(ctx)
+    prepare_default_store(found)
+    with Store(found.store_url) as store:
+        yield store
+
+
+def print_json(value: Any) -> None:
+    from pydantic import BaseModel
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, BaseModel):
+            return obj.model_dump(mode="json")
+        raise TypeError(type(obj).__name__)
+
+    click.echo(json.dumps(value, default=default, indent=2, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    envvar="CMF_STORE_URL",
+    metavar="URL",
+    help="Store URL (default: the project's .cmf/metadata.db). Env: CMF_STORE_URL.",
+)
+@click.version_option(package_name="cmf", prog_name="cmf")
+def cli(store: str | None) -> None:
+    """cmf records every run of every pipeline stage: code, data, models, params, metrics."""
+
+
+@cli.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@translate_errors
+def init(path: Path) -> None:
+    """Make PATH (default: here) a cmf project: creates .cmf/ and its store."""
+    from cmf_core.config import default_store_url, init_project
+    from cmf_core.store import Store
+
+    cmf_dir = init_project(path.resolve())
+    url = default_store_url(path.resolve())
+    with Store(url):
+        pass
+    click.echo(f"Initialised cmf project in {cmf_dir.parent} (store: {cmf_dir / 'metadata.db'})")
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} is not NAME=VALUE (e.g. -p lr=0.01).")
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--pipeline", required=True, help="Pipeline name, e.g. fraud-detection.")
+@click.option("--stage", required=True, help="Stage name, e.g. train.")
+@click.option("-i", "--input", "inputs", multiple=True, metavar="PATH", help="Input (repeat).")
+@click.option("-o", "--output", "outputs", multiple=True, metavar="PATH", help="Output (repeat).")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Parameter.")
+@click.option("--input-type", type=click.Choice(TYPES), default="dataset", show_default=True)
+@click.option("--output-type", type=click.Choice(TYPES), default="dataset", show_default=True)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+@translate_errors
+def run(
+    ctx: click.Context,
+    pipeline: str,
+    stage: str,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    params: tuple[str, ...],
+    input_type: str,
+    output_type: str,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND as one recorded execution (put it after --).
+
+    \b
+    cmf run --pipeline fraud --stage prepare -i data/raw -o data/prepared \\
+        -p seed=1 -- python prepare.py
+    """
+    from cmf_core.runner import run_command
+    from cmf_core.tracking import Cmf
+
+    parsed = dict(parse_param(p) for p in params)
+    with Cmf(pipeline=pipeline, store=ctx.find_root().params.get("store")) as cmf:
+        execution_id, code = run_command(
+            cmf,
+            command,
+            stage=stage,
+            inputs=inputs,
+            outputs=outputs,
+            params=parsed,
+            input_type=input_type,
+            output_type=output_type,
+        )
+    verdict = "completed" if code == 0 else f"failed (exit {code})"
+    click.echo(f"cmf: execution {execution_id} {verdict}", err=True)
+    sys.exit(128 - code if code < 0 else code)
+
+
+@cli.command(name="ls")
+@click.argument("kind", type=click.Choice(LIST_KINDS))
+@click.option("--pipeline", help="Only this pipeline.")
+@click.option("--stage", help="Only this stage (executions).")
+@click.option("--status", type=click.Choice(STATUSES), help="Only executions in this state.")
+@click.option("--type", "type_", type=click.Choice(TYPES), help="Only artifacts of this type.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+@translate_errors
+def list_records(
+    ctx: click.Context,
+    kind: str,
+    pipeline: str | None,
+    stage: str | None,
+    status: str | None,
+    type_: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List pipelines, stages, executions or artifacts (newest first)."""
+    from cmf_mcp import render
+
+    with open_store(ctx) as store:
+        if kind == "pipelines":
+            rows: list[Any] = store.list_pipelines()
+        elif kind == "stages":
+            rows = store.list_stages(pipeline=pipeline)
+        elif kind == "executions":
+            from cmf_core.records import ExecutionStatus
+
+            rows = store.list_executions(
+                pipeline=pipeline,
+                stage=stage,
+                status=ExecutionStatus(status) if status else None,
+                limit=limit,
+            )
+        else:
+            rows = store.list_artifacts(type=type_, pipeline=pipeline, limit=limit)
+    if as_json:
+        if kind == "artifacts":
+            rows = [{**a.model_dump(mode="json"), "path": path} for a, path in rows]
+        print_json(rows)
+    else:
+        render.table(kind, rows)
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@translate_errors
+def show(ctx: click.Context, reference: str, as_json: bool) -> None:
+    """Show one execution (id or prefix) or artifact (digest, prefix, or recorded path)."""
+    from cmf_core.lookup import describe
+    from cmf_mcp import render
+
+    found = settings(ctx)
+    with open_store(ctx) as store:
+        detail = describe(store, reference, project_root=found.project_root)
+    if as_json:
+        print_json(detail)
+    else:
+        render.detail(detail)
+
+
+@cli.group()
+def db() -> None:
+    """Manage the store's schema."""
+
+
+@db.command()
+@click.pass_context
+@translate_errors
+def upgrade(ctx: click.Context) -> None:
+    """Upgrade the store to this cmf's schema (back up a team database first)."""
+    from cmf_core.store.engine import safe_url
+    from cmf_core.store.migrate import upgrade_store
+
+    url = settings(ctx).store_url
+    before, after = upgrade_store(url)
+    if before == after:
+        click.echo(f"{safe_url(url)} is up to date (schema {after}).")
+    else:
+        click.echo(f"{safe_url(url)} upgraded from schema {before or 'none'} to {after}.")
+
+
+def main() -> None:
+    cli(prog_name="cmf")

@@ -1,0 +1,199 @@
+"""Human output of the CLI: rich tables and detail views of cmf_core records."""
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cmf_core.records import (
+    Artifact,
+    ArtifactDetail,
+    Execution,
+    ExecutionDetail,
+    Pipeline,
+    Stage,
+)
+
+STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red"}
+
+
+def console() -> Console:
+    """A console for stdout; off a terminal it is wide, so ids are never cut."""
+    out = Console(highlight=False, soft_wrap=False)
+    return out if out.is_terminal else Console(highlight=False, soft_wrap=False, width=240)
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(execution: Execution) -> str:
+    if execution.ended_at is None:
+        return ""
+    seconds = (execution.ended_at - execution.started_at).total_seconds()
+    return f"{seconds:.2f}s" if seconds < 60 else f"{seconds / 60:.1f}m"
+
+
+def size(value: int | None) -> str:
+    if value is None:
+        return ""
+    amount = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if amount < 1024 or unit == "TiB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return str(value)
+
+
+def status(value: str) -> Text:
+    return Text(value, style=STATUS_STYLE.get(value, ""))
+
+
+def table(kind: str, rows: list[Any]) -> None:
+    out = console()
+    if not rows:
+        out.print(f"No {kind} recorded.")
+        return
+    grid = Table(box=None, pad_edge=False, header_style="bold")
+    if kind == "pipelines":
+        grid.add_column("pipeline")
+        grid.add_column("created")
+        for p in rows:
+            assert isinstance(p, Pipeline)
+            grid.add_row(p.name, when(p.created_at))
+    elif kind == "stages":
+        grid.add_column("pipeline")
+        grid.add_column("stage")
+        grid.add_column("created")
+        for s in rows:
+            assert isinstance(s, Stage)
+            grid.add_row(s.pipeline, s.name, when(s.created_at))
+    elif kind == "executions":
+        grid.add_column("id", no_wrap=True, min_width=36)
+        for column in ("pipeline", "stage", "status", "started", "took", "commit"):
+            grid.add_column(column, no_wrap=column in ("started", "commit"))
+        for e in rows:
+            assert isinstance(e, Execution)
+            grid.add_row(
+                e.id,
+                e.pipeline,
+                e.stage,
+                status(e.status.value),
+                when(e.started_at),
+                duration(e),
+                (e.git_commit_start or "")[:10] + ("*" if e.git_is_dirty else ""),
+            )
+    else:
+        grid.add_column("digest", no_wrap=True, min_width=36)
+        for column in ("type", "size", "files", "path"):
+            grid.add_column(column)
+        for artifact, path in rows:
+            assert isinstance(artifact, Artifact)
+            grid.add_row(
+                artifact.digest,
+                artifact.type.value,
+                size(artifact.size),
+                "" if artifact.nfiles is None else str(artifact.nfiles),
+                path or "",
+            )
+    out.print(grid)
+
+
+def detail(value: ExecutionDetail | ArtifactDetail) -> None:
+    if isinstance(value, ExecutionDetail):
+        execution_detail(value)
+    else:
+        artifact_detail(value)
+
+
+def _pairs(out: Console, pairs: list[tuple[str, Any]]) -> None:
+    grid = Table(box=None, show_header=False, pad_edge=False)
+    grid.add_column(style="bold")
+    grid.add_column()
+    for name, value in pairs:
+        if value not in (None, "", {}):
+            grid.add_row(name, value if isinstance(value, Text) else str(value))
+    out.print(grid)
+
+
+def execution_detail(d: ExecutionDetail) -> None:
+    out = console()
+    e = d.execution
+    out.print(Text(f"execution {e.id}", style="bold"))
+    git = None
+    if e.git_commit_start:
+        git = e.git_commit_start + (" (dirty)" if e.git_is_dirty else "")
+        if e.git_commit_end and e.git_commit_end != e.git_commit_start:
+            git += f" → {e.git_commit_end}"
+    _pairs(
+        out,
+        [
+            ("pipeline", e.pipeline),
+            ("stage", e.stage),
+            ("status", status(e.status.value)),
+            ("error", e.error),
+            ("started", when(e.started_at)),
+            ("ended", when(e.ended_at)),
+            ("took", duration(e)),
+            ("command", e.command),
+            ("site", e.site),
+            ("git", git),
+            ("branch", e.git_branch),
+            ("remote", e.git_remote),
+            ("environment", e.environment_digest),
+            ("params", _inline(e.params)),
+            ("properties", _inline(e.properties)),
+        ],
+    )
+    for title, events in (("inputs", d.inputs), ("outputs", d.outputs)):
+        if events:
+            out.print(Text(title, style="bold"))
+            grid = Table(box=None, show_header=False, pad_edge=False)
+            for ev in events:
+                grid.add_row(
+                    "  " + ev.path,
+                    ev.artifact.type.value,
+                    ev.artifact.digest,
+                    size(ev.artifact.size),
+                )
+            out.print(grid)
+    if d.metrics:
+        out.print(Text("metrics", style="bold"))
+        grid = Table(box=None, show_header=False, pad_edge=False)
+        for m in d.metrics:
+            grid.add_row("  " + m.name, f"{m.value:.6g}")
+        out.print(grid)
+    if d.step_metrics:
+        series = ", ".join(f"{name} ({n} steps)" for name, n in d.step_metrics.items())
+        out.print(Text("step metrics ", style="bold") + Text(series))
+
+
+def artifact_detail(d: ArtifactDetail) -> None:
+    out = console()
+    a = d.artifact
+    out.print(Text(f"artifact {a.digest}", style="bold"))
+    _pairs(
+        out,
+        [
+            ("type", a.type.value),
+            ("size", size(a.size)),
+            ("files", a.nfiles),
+            ("recorded", when(a.created_at)),
+            ("properties", _inline(a.properties)),
+        ],
+    )
+    if d.events:
+        out.print(Text("events", style="bold"))
+        grid = Table(box=None, show_header=False, pad_edge=False)
+        for ev in d.events:
+            grid.add_row("  " + ev.direction.value, ev.path, ev.execution_id)
+        out.print(grid)
+
+
+def _inline(values: dict[str, Any]) -> str:
+    if not values:
+        return ""
+    text = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    return text if len(text) <= 300 else text[:297] + "…"

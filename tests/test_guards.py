@@ -1,0 +1,50 @@
+"""Guards: the public API, the direction of imports, and the README's commands."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import cmf_core
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_public_name_resolves() -> None:
+    for name in cmf_core.__all__:
+        assert getattr(cmf_core, name) is not None, name
+
+
+def test_importing_cmf_core_loads_no_surface_and_no_heavy_library() -> None:
+    code = (
+        "import sys, cmf_core; "
+        "print(' '.join(sorted(m for m in ('mcp', 'fastapi', 'click', 'starlette', 'sqlalchemy', "
+        "'git', 'dvc', 'rich', 'alembic') if m in sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
+
+
+def test_cmf_core_source_never_imports_a_surface() -> None:
+    pattern = re.compile(r"^\s*(from|import)\s+(cmf_mcp|mcp|fastapi|click|starlette|uvicorn)\b")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "cmf_core").rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.match(line)
+    ]
+    assert offenders == []
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```(?:bash|sh)\n(.*?)\n```", text, flags=re.S)
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    test_command = readme_commands()[1]
+    assert "pytest" in test_command
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command in ci
