@@ -437,7 +437,7 @@ def _unsupported(name: str, instead: str) -> Callable[..., NoReturn]:
 
 
 # cmflib methods with no meaning here: calling one says why (mypy flags them as missing).
-_SYNC = "sites share metadata with `cmf metadata push` / `pull` instead."
+_SYNC = "cmf merges metadata between sites by content digest, not record by record."
 _URL = "cmf keeps paths on events and no DVC remote URLs on artifacts."
 UNSUPPORTED = {
     "log_dvc_lock": "cmf never commits to Git; commit dvc.lock yourself (runs record the commit).",
