@@ -78,3 +78,22 @@ class CmfWarning(UserWarning):
 
 
 __all__ += ["CmfWarning"]
+
+
+def warn_user(message: str) -> None:
+    """Issue a :class:`CmfWarning` attributed to the first caller outside cmf_core.
+
+    So the warning names the user's line (``train.py:12``), not cmf's internals,
+    however deep in the library it was raised.
+    """
+    import sys
+    import warnings
+
+    package = __name__.rpartition(".")[0]
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    warnings.warn(message, CmfWarning, stacklevel=level)
+
+
+__all__ += ["warn_user"]

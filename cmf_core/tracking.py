@@ -33,7 +33,6 @@ import shlex
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +40,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from cmf_core.cmflib_compat import CmflibMethods
-from cmf_core.errors import CmfWarning, ConflictError, InvalidInputError
+from cmf_core.errors import ConflictError, InvalidInputError, warn_user
 from cmf_core.records import (
     Artifact,
     ArtifactType,
@@ -97,11 +96,9 @@ class _Provenance:
             self._work_tree = find_work_tree(self._root) if self._use_git else None
             self._looked_for_git = True
             if self._use_git and self._work_tree is None:
-                warnings.warn(
+                warn_user(
                     f"{self._root} is not in a Git repository: executions are recorded without "
-                    "code version. Run `git init` and commit your code to record it.",
-                    CmfWarning,
-                    stacklevel=4,
+                    "code version. Run `git init` and commit your code to record it."
                 )
         return self._work_tree
 
@@ -214,9 +211,12 @@ class Cmf(CmflibMethods):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        self.finalize()
-        if self._owns_store:
-            self.store.close()
+        """End an open cmflib-style execution, then close the store if this Cmf opened it."""
+        try:
+            self.finalize()
+        finally:
+            if self._owns_store:
+                self.store.close()
 
     def __enter__(self) -> Self:
         return self
@@ -327,11 +327,9 @@ class Cmf(CmflibMethods):
         try:
             recorded = absolute.relative_to(self.project_root).as_posix()
         except ValueError:
-            warnings.warn(
+            warn_user(
                 f"{path} is outside the project root {self.project_root}; it is recorded "
-                "as given. Keep artifacts inside the project so paths match across machines.",
-                CmfWarning,
-                stacklevel=4,
+                "as given. Keep artifacts inside the project so paths match across machines."
             )
             recorded = str(path)
         if str(path).endswith(("/", "\\")) and not recorded.endswith("/"):

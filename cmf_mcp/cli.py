@@ -106,6 +106,7 @@ def init(path: Path) -> None:
     with Store(url):
         pass
     click.echo(f"Initialised cmf project in {cmf_dir.parent} (store: {cmf_dir / 'metadata.db'})")
+    click.echo(f"Commit {cmf_dir / '.gitignore'} so runs are not recorded as dirty.")
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -253,5 +254,20 @@ def upgrade(ctx: click.Context) -> None:
         click.echo(f"{safe_url(url)} upgraded from schema {before or 'none'} to {after}.")
 
 
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings from the library print as one plain line, like errors do."""
+    click.echo(f"Warning: {message}", err=True)
+
+
 def main() -> None:
+    import warnings
+
+    warnings.showwarning = show_warning
     cli(prog_name="cmf")

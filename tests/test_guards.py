@@ -48,3 +48,30 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert "pytest" in test_command
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci
+
+
+def test_the_get_started_example_runs_end_to_end(tmp_path: Path) -> None:
+    workdir = tmp_path / "get_started"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "get_started" / "run.py"), str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    listing = result.stdout.split("cmf ls executions", 1)[1]
+    for stage in ("prepare", "featurize", "train", "evaluate"):
+        assert re.search(rf"fraud-detection\s+{stage}\s+completed", listing), stage
+    assert "Warning" not in result.stderr, result.stderr
+    assert not re.search(r"completed .*\*\s*$", listing, flags=re.M)  # clean Git state
+    assert "model_type='LogisticRegression'" in result.stdout
+
+
+def test_the_readme_quickstart_names_only_real_methods() -> None:
+    from cmf_core.tracking import Cmf, Run
+
+    text = (ROOT / "README.md").read_text()
+    for name in set(re.findall(r"\brun\.(\w+)\(", text)):
+        assert hasattr(Run, name), name
+    for name in set(re.findall(r"\bcmf\.(\w+)\(", text)) - {"Cmf"}:
+        assert hasattr(Cmf, name), name

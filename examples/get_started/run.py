@@ -3,7 +3,8 @@
     python examples/get_started/run.py [WORKDIR]
 
 WORKDIR (default: examples/get_started/workdir) is made afresh as a cmf
-project; each stage runs there as its own process, as in a real pipeline:
+project in its own Git repository (so every execution records the commit of the
+code it ran); each stage runs there as its own process, as in a real pipeline:
 prepare (Python API) → featurize (`cmf run`) → train (cmflib names) → evaluate.
 """
 
@@ -29,7 +30,12 @@ def main() -> None:
         print(f"$ {' '.join(command)}", flush=True)
         subprocess.run(command, cwd=workdir, check=True)
 
+    git = ["git", "-c", "user.name=cmf example", "-c", "user.email=example@cmf.invalid"]
+    step(*git, "init", "-q")
     step(cmf, "init")
+    (workdir / ".gitignore").write_text("data/\nmodels/\n")
+    step(*git, "add", ".")
+    step(*git, "commit", "-q", "-m", "get-started pipeline")
     step(python, "prepare.py", PIPELINE)
     step(
         cmf, "run", "--pipeline", PIPELINE, "--stage", "featurize",
