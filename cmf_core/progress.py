@@ -97,8 +97,8 @@ class HashProgress:
                 self._refresh()
                 self._bar.stop()
 
-    def advance(self, *, files: int = 0, nbytes: int = 0) -> None:
-        """Add ``files`` finished files and ``nbytes`` hashed bytes."""
+    def advance(self, nbytes: int = 0, *, files: int = 0) -> None:
+        """Add ``nbytes`` hashed bytes and ``files`` finished files."""
         if not self._is_enabled:
             return
         with self._lock:

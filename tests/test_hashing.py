@@ -202,6 +202,7 @@ def test_digest_size_and_file_count_equal_what_dvc_add_writes(
     assert ours == _parse_dvc_file(dvc_file)
 
 
+@pytest.mark.dvc
 def test_manifest_bytes_equal_dvc_data_tree_bytes() -> None:
     from dvc_data.hashfile.hash_info import HashInfo
     from dvc_data.hashfile.meta import Meta
