@@ -238,10 +238,13 @@ def test_stat_cache_entries_round_trip_and_update(store_url: str) -> None:
     with Store(store_url) as store:
         entry = StatEntry("/data/x", 2**64 - 5, 1_700_000_000_123_456_789, 4096, "c" * 32)
         store.put_stat_entries([entry])
+        assert store.get_stat_entries(["/data/x"]) == {"/data/x": entry}  # unsigned inode kept
         store.put_stat_entries([StatEntry("/data/x", 7, 2, 3, "d" * 32)])
         assert store.get_stat_entries(["/data/x", "/missing"]) == {
             "/data/x": StatEntry("/data/x", 7, 2, 3, "d" * 32)
         }
         many = [StatEntry(f"/f/{i}", i, i, i, "e" * 32) for i in range(1200)]
-        store.put_stat_entries(many)
-        assert len(store.get_stat_entries([e.path for e in many])) == 1200
+        store.put_stat_entries([*many, StatEntry("/f0", 1, 1, 1, "f" * 32)])
+        asked = [e.path for e in many[:-1]]  # a directory's worth, read in one range scan
+        found = store.get_stat_entries(asked)
+        assert sorted(found) == sorted(asked) and found["/f/7"] == many[7]
