@@ -2,22 +2,12 @@
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 
-from cmf_core.errors import CmfError
-
-if TYPE_CHECKING:
-    from cmf_core.config import Settings
-    from cmf_core.store import Store
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from cmf_mcp.cli_support import open_store, print_json, settings, translate_errors
 
 LIST_KINDS = ("pipelines", "stages", "executions", "artifacts")
 STATUSES = ("running", "completed", "failed")
@@ -31,54 +21,6 @@ TYPES = (
     "environment",
     "other",
 )
-
-
-def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn every CmfError into ``Error: message`` on stderr and exit status 1."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except CmfError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-def settings(ctx: click.Context) -> "Settings":
-    from cmf_core.config import load_settings
-
-    loaded = load_settings()
-    url = ctx.find_root().params.get("store")
-    if url:
-        from dataclasses import replace
-
-        loaded = replace(loaded, store_url=url)
-    return loaded
-
-
-@contextmanager
-def open_store(ctx: click.Context) -> Iterator["Store"]:
-    from cmf_core.config import prepare_default_store
-    from cmf_core.store import Store
-
-    found = settings(ctx)
-    prepare_default_store(found)
-    with Store(found.store_url) as store:
-        yield store
-
-
-def print_json(value: Any) -> None:
-    from pydantic import BaseModel
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, BaseModel):
-            return obj.model_dump(mode="json")
-        raise TypeError(type(obj).__name__)
-
-    click.echo(json.dumps(value, default=default, indent=2, ensure_ascii=False))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -264,6 +206,17 @@ def show_warning(
 ) -> None:
     """Warnings from the library print as one plain line, like errors do."""
     click.echo(f"Warning: {message}", err=True)
+
+
+def register_commands() -> None:
+    """Add the query commands, each family kept in its own module."""
+    from cmf_mcp import cli_compare, cli_lineage, cli_search
+
+    for module in (cli_search, cli_lineage, cli_compare):
+        module.register(cli)
+
+
+register_commands()
 
 
 def main() -> None:

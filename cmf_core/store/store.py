@@ -7,18 +7,14 @@ and the hot paths (events, metrics, stat cache) are single bulk statements.
 
 import math
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError
 from cmf_core.hashing import StatEntry
 from cmf_core.records import (
     Artifact,
@@ -32,7 +28,9 @@ from cmf_core.records import (
     Stage,
 )
 from cmf_core.store import reads
-from cmf_core.store.engine import build_engine, first_line, prepare_schema, safe_url
+from cmf_core.store.base import StoreBase
+from cmf_core.store.graph import GraphReads
+from cmf_core.store.history import HistoryReads
 from cmf_core.store.schema import (
     artifacts,
     events,
@@ -44,6 +42,7 @@ from cmf_core.store.schema import (
     stat_cache,
     utcnow,
 )
+from cmf_core.store.search import SearchReads
 
 STAT_CHUNK = 500
 
@@ -59,76 +58,14 @@ class ArtifactRow:
     properties: dict[str, Any]
 
 
-class Store:
+class Store(SearchReads, GraphReads, HistoryReads, StoreBase):
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
 
     Opening a store creates it at the newest schema if it is empty and checks
-    its schema revision otherwise (see :mod:`cmf_core.store.engine`).
+    its schema revision otherwise (see :mod:`cmf_core.store.engine`). One
+    ``Store`` is safe to share across threads; every method is one short
+    transaction.
     """
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine = build_engine(url)
-        try:
-            prepare_schema(self._engine, url)
-        except BaseException:
-            self._engine.dispose()
-            raise
-        self._insert = (
-            postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
-        )
-
-    @property
-    def display_url(self) -> str:
-        return safe_url(self.url)
-
-    @property
-    def dialect(self) -> str:
-        return self._engine.dialect.name
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- transactions ------------------------------------------------------------------------
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self._engine.connect() as conn:
-                conn.execution_options(cmf_write=True)
-                with conn.begin():
-                    yield conn
-        except IntegrityError as exc:
-            raise ConflictError(
-                f"The store refused a record that clashes with one already there: "
-                f"{first_line(exc)}."
-            ) from exc
-        except SQLAlchemyError as exc:
-            raise StoreError(
-                f"Writing to the store {self.display_url} failed: {first_line(exc)}. "
-                "Nothing from this call was saved; retry it."
-            ) from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self._engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(
-                f"Reading the store {self.display_url} failed: {first_line(exc)}."
-            ) from exc
 
     # -- pipelines and stages ----------------------------------------------------------------
 
@@ -369,8 +306,8 @@ class Store:
         mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
         select_sql = "SELECT path, inode, mtime_ns, size, md5 FROM stat_cache WHERE "
         if len(wanted) > STAT_CHUNK:
-            shared = os.path.commonprefix([min(wanted), max(wanted)])  # of all, as they sort
-            folder = shared[: shared.rfind("/")]
+            # Paths sort between the least and the greatest, so those two share the folder.
+            folder = os.path.commonpath([min(wanted), max(wanted)]).rstrip("/")
             # Every path under folder/ sorts between "folder/" and "folder0" ("0" follows "/").
             batches = [
                 (f"{select_sql}path > {mark} AND path < {mark}", [folder + "/", folder + "0"])

@@ -1,0 +1,67 @@
+"""What every `cmf` command shares: error translation, settings, the store, JSON output."""
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import click
+
+from cmf_core.errors import CmfError
+
+if TYPE_CHECKING:
+    from cmf_core.config import Settings
+    from cmf_core.store import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn every CmfError into ``Error: message`` on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except CmfError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def settings(ctx: click.Context) -> "Settings":
+    from cmf_core.config import load_settings
+
+    loaded = load_settings()
+    url = ctx.find_root().params.get("store")
+    if url:
+        from dataclasses import replace
+
+        loaded = replace(loaded, store_url=url)
+    return loaded
+
+
+@contextmanager
+def open_store(ctx: click.Context) -> Iterator["Store"]:
+    from cmf_core.config import prepare_default_store
+    from cmf_core.store import Store
+
+    found = settings(ctx)
+    prepare_default_store(found)
+    with Store(found.store_url) as store:
+        yield store
+
+
+def print_json(value: Any) -> None:
+    from pydantic import BaseModel
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, BaseModel):
+            return obj.model_dump(mode="json")
+        raise TypeError(type(obj).__name__)
+
+    click.echo(json.dumps(value, default=default, indent=2, ensure_ascii=False))
