@@ -1,0 +1,396 @@
+"""How long recording takes: one execution, and a long series of step metrics.
+
+What it measures, each against a baseline measured in the same run:
+
+1. **One execution** on SQLite — start, log one small input file and one small
+   output file (hashed, stat cache used), log three execution-level metrics,
+   end — timed per execution over ``--executions`` executions after a warm-up,
+   in a fresh store in a temporary project that is a real Git repository with
+   one commit and a ``.cmf/`` folder. Reported twice: with the default
+   ``git_refresh_s=2`` (one ``Cmf`` reuses its Git snapshot while HEAD has not
+   moved) and with ``git_refresh_s=0`` (full Git capture, two ``git``
+   processes, for every execution). The output file gets new bytes before each
+   execution (outside the timed part), as a training run's model would.
+   Baseline: MLflow (``mlflow-skinny``) on a SQLite tracking URI,
+   ``start_run`` + ``log_param`` + ``log_metrics`` (three) + ``end_run`` per run.
+   MLflow logs no files here, so the comparison favours it.
+   **Target: median ≤ 5 ms** (default ``git_refresh_s``).
+2. **Step metrics** on SQLite — ``run.log_metric("loss", v, step=i)`` called
+   ``--metric-values`` times (buffered by cmf), then ``run.end()``; the time
+   includes the final flush. Baseline: MLflow's ``MlflowClient.log_batch`` with
+   1,000 metrics per call into SQLite. **Target: ≥ 100,000 values/s.**
+3. **One execution on PostgreSQL**, as in 1 with the default ``git_refresh_s``,
+   when ``CMF_TEST_POSTGRES_URL`` names a server: a throwaway database
+   ``cmf_bench_<random>`` is created on it and dropped afterwards. The figure is
+   reported (and compared with the SQLite target); no target of its own.
+
+cmflib's own figure (about 7 s per execution, as reported) cannot be measured
+here: cmflib is not installed, and it needs ML Metadata and DVC.
+
+Prints one JSON object on stdout (times in ms, medians of the repeats); all
+temporary data is deleted at exit. ``--quick`` runs a short smoke version.
+
+    /work/venv/bin/python bench/bench_logging.py [--quick]
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+TARGET_EXECUTION_MS = 5.0
+TARGET_VALUES_PER_S = 100_000
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "cmf bench",
+    "GIT_AUTHOR_EMAIL": "bench@cmf.invalid",
+    "GIT_COMMITTER_NAME": "cmf bench",
+    "GIT_COMMITTER_EMAIL": "bench@cmf.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+# MLflow 3 sends usage telemetry unless told not to; the benchmark stays offline.
+MLFLOW_OFFLINE = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+POSTGRES_ENV = "CMF_TEST_POSTGRES_URL"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--executions", type=int, help="timed executions per case")
+    parser.add_argument("--metric-values", type=int, help="step metric values per repeat")
+    args = parser.parse_args()
+    executions = args.executions or (30 if args.quick else 200)
+    values = args.metric_values or (100_000 if args.quick else 1_000_000)
+    sizes = {
+        "executions": executions,
+        "warmup": 5 if args.quick else 20,
+        "refresh0_executions": 20 if args.quick else 100,
+        "mlflow_runs": 20 if args.quick else 100,
+        "metric_values": values,
+        "metric_repeats": 2 if args.quick else 3,
+        "mlflow_metric_values": 10_000 if args.quick else 50_000,
+    }
+    isolate_environment()
+    # Libraries may print; only the JSON result goes to stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = run_all(quick=args.quick, sizes=sizes)
+    print(json.dumps(result, indent=2))
+
+
+def isolate_environment() -> None:
+    """No CMF_* setting of the caller's shell changes what is measured."""
+    for name in list(os.environ):
+        if name.startswith("CMF_") and name != POSTGRES_ENV:
+            del os.environ[name]
+    os.environ.update(MLFLOW_OFFLINE)
+
+
+def run_all(*, quick: bool, sizes: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "benchmark": "logging",
+        "quick": quick,
+        "machine": machine(),
+        "sizes": sizes,
+    }
+    with tempfile.TemporaryDirectory(prefix="cmf_bench_logging_") as tmp:
+        root = make_project(Path(tmp) / "project")
+        cmf_default = bench_cmf_executions(
+            root, f"sqlite:///{root / '.cmf' / 'default.db'}", 2.0, sizes["executions"], sizes
+        )
+        cmf_refresh0 = bench_cmf_executions(
+            root,
+            f"sqlite:///{root / '.cmf' / 'refresh0.db'}",
+            0.0,
+            sizes["refresh0_executions"],
+            sizes,
+        )
+        mlflow_runs = guard(lambda: bench_mlflow_runs(Path(tmp) / "mlruns", sizes))
+        result["execution_sqlite"] = {
+            "what": "start + 1 input file + 1 output file + 3 metrics + end, per execution",
+            "target_median_ms": TARGET_EXECUTION_MS,
+            "cmf": cmf_default,
+            "cmf_git_refresh_0": cmf_refresh0,
+            "mlflow": mlflow_runs,
+            "meets_target": cmf_default["median_ms"] <= TARGET_EXECUTION_MS,
+            "mlflow_median_over_cmf_median": ratio(
+                mlflow_runs.get("median_ms"), cmf_default["median_ms"]
+            ),
+            "cmflib": "not measured: cmflib (with ML Metadata and DVC) is not installed here",
+        }
+
+        cmf_steps = bench_cmf_step_metrics(root, sizes)
+        mlflow_steps = guard(lambda: bench_mlflow_step_metrics(Path(tmp) / "mlsteps", sizes))
+        result["step_metrics_sqlite"] = {
+            "what": "values/s of run.log_metric(name, v, step=i), final flush included",
+            "target_values_per_s": TARGET_VALUES_PER_S,
+            "cmf": cmf_steps,
+            "mlflow_log_batch_1000": mlflow_steps,
+            "meets_target": cmf_steps["values_per_s"] >= TARGET_VALUES_PER_S,
+            "cmf_over_mlflow": ratio(cmf_steps["values_per_s"], mlflow_steps.get("values_per_s")),
+        }
+
+        result["execution_postgresql"] = bench_postgresql(root, sizes)
+    return result
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),  # other work skews every figure
+    }
+
+
+def make_project(root: Path) -> Path:
+    """A Git repository with one commit, a ``.cmf/`` folder and a small input file."""
+    root.mkdir(parents=True)
+    env = {**os.environ, **GIT_IDENTITY}
+    git = ["git", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True, env=env)
+    (root / "train.py").write_text("print('training')\n", encoding="utf-8")
+    subprocess.run([*git, "add", "train.py"], cwd=root, check=True, env=env)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], cwd=root, check=True, env=env)
+    (root / ".cmf").mkdir()
+    (root / ".git" / "info" / "exclude").write_text(".cmf/\ndata/\n", encoding="utf-8")
+    (root / "data").mkdir()
+    (root / "data" / "input.csv").write_text("x,y\n1,2\n3,4\n", encoding="utf-8")
+    return root
+
+
+def guard(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a baseline; if it cannot run (not installed, needs a network), say why instead."""
+    try:
+        return measure()
+    except Exception as exc:
+        return {"skipped": f"{type(exc).__name__}: {exc}"[:500]}
+
+
+def summary_ms(seconds: list[float]) -> dict[str, Any]:
+    ms = sorted(s * 1000 for s in seconds)
+    return {
+        "n": len(ms),
+        "median_ms": round(statistics.median(ms), 3),
+        "p90_ms": round(statistics.quantiles(ms, n=10, method="inclusive")[8], 3),
+        "min_ms": round(ms[0], 3),
+        "max_ms": round(ms[-1], 3),
+    }
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+# -- one execution ----------------------------------------------------------------------------
+
+
+def time_cmf_executions(
+    root: Path, store_url: str, git_refresh_s: float, count: int, warmup: int
+) -> tuple[float, float, list[float]]:
+    """(seconds to build the Cmf, seconds of the first execution, seconds of each timed one)."""
+    from cmf_core import Cmf
+
+    source = root / "data" / "input.csv"
+    model = root / "data" / "model.bin"
+    started = time.perf_counter()
+    cmf = Cmf(pipeline="bench", store=store_url, project_root=root, git_refresh_s=git_refresh_s)
+    opened = time.perf_counter() - started
+    times: list[float] = []
+    try:
+        for i in range(warmup + count):
+            model.write_bytes(f"model {i}\n".encode())
+            started = time.perf_counter()
+            with cmf.execution("train", params={"lr": 0.01, "epochs": 3}) as run:
+                run.log_dataset(source, event="input")
+                run.log_model(model, event="output")
+                run.log_metrics({"accuracy": 0.93, "loss": 0.21, "f1": 0.88})
+            times.append(time.perf_counter() - started)
+    finally:
+        cmf.close()
+    return opened, times[0], times[warmup:]
+
+
+def bench_cmf_executions(
+    root: Path, store_url: str, git_refresh_s: float, count: int, sizes: dict[str, int]
+) -> dict[str, Any]:
+    opened, first, times = time_cmf_executions(
+        root, store_url, git_refresh_s, count, sizes["warmup"]
+    )
+    return {
+        "git_refresh_s": git_refresh_s,
+        **summary_ms(times),
+        "first_execution_ms": round(first * 1000, 3),
+        "open_cmf_ms": round(opened * 1000, 3),
+    }
+
+
+def bench_mlflow_runs(folder: Path, sizes: dict[str, int]) -> dict[str, Any]:
+    import logging
+
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    folder.mkdir()
+    with mlflow_tracking(folder):
+        started = time.perf_counter()
+        mlflow.set_experiment("bench")  # creates the SQLite database and its tables
+        created = time.perf_counter() - started
+        times: list[float] = []
+        for i in range(sizes["warmup"] + sizes["mlflow_runs"]):
+            started = time.perf_counter()
+            mlflow.start_run()
+            mlflow.log_param("lr", 0.01)
+            mlflow.log_metrics({"accuracy": 0.93, "loss": 0.21, "f1": 0.88 + i * 1e-6})
+            mlflow.end_run()
+            times.append(time.perf_counter() - started)
+    return {
+        "version": mlflow.__version__,
+        "what": "start_run + log_param + log_metrics(3) + end_run, no files",
+        **summary_ms(times[sizes["warmup"] :]),
+        "first_run_ms": round(times[0] * 1000, 3),
+        "create_store_ms": round(created * 1000, 3),
+    }
+
+
+@contextlib.contextmanager
+def mlflow_tracking(folder: Path) -> Iterator[str]:
+    """Point MLflow at a SQLite store in ``folder``, working in that folder meanwhile."""
+    import mlflow
+
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    previous = os.getcwd()
+    os.chdir(folder)  # MLflow puts its default artifact folder under the working folder
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield uri
+    finally:
+        with contextlib.suppress(Exception):
+            mlflow.end_run()
+        os.chdir(previous)
+
+
+# -- step metrics -----------------------------------------------------------------------------
+
+
+def bench_cmf_step_metrics(root: Path, sizes: dict[str, int]) -> dict[str, Any]:
+    from cmf_core import Cmf
+
+    count = sizes["metric_values"]
+    rates: list[float] = []
+    with Cmf(
+        pipeline="bench", store=f"sqlite:///{root / '.cmf' / 'steps.db'}", project_root=root
+    ) as cmf:
+        for _ in range(sizes["metric_repeats"]):
+            run = cmf.start_execution("train")
+            log_metric = run.log_metric
+            started = time.perf_counter()
+            for i in range(count):
+                log_metric("loss", 1.0 / (i + 1), step=i)
+            run.end()
+            rates.append(count / (time.perf_counter() - started))
+        recorded = cmf.store.count("metrics")
+    return {
+        "values": count,
+        "repeats": len(rates),
+        "values_per_s": round(statistics.median(rates)),
+        "values_per_s_each": [round(r) for r in rates],
+        "recorded": recorded,
+    }
+
+
+def bench_mlflow_step_metrics(folder: Path, sizes: dict[str, int]) -> dict[str, Any]:
+    import logging
+
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, RunStatus
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    folder.mkdir()
+    count = sizes["mlflow_metric_values"]
+    batch = 1000
+    rates: list[float] = []
+    with mlflow_tracking(folder) as uri:
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.create_experiment("steps")
+        for _ in range(sizes["metric_repeats"]):
+            run_id = client.create_run(experiment).info.run_id
+            now = int(time.time() * 1000)
+            started = time.perf_counter()
+            for first in range(0, count, batch):
+                client.log_batch(
+                    run_id,
+                    metrics=[
+                        Metric("loss", 1.0 / (i + 1), now, i)
+                        for i in range(first, min(first + batch, count))
+                    ],
+                )
+            client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+            rates.append(count / (time.perf_counter() - started))
+    return {
+        "version": mlflow.__version__,
+        "values": count,
+        "batch": batch,
+        "repeats": len(rates),
+        "values_per_s": round(statistics.median(rates)),
+        "values_per_s_each": [round(r) for r in rates],
+    }
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+
+def bench_postgresql(root: Path, sizes: dict[str, int]) -> dict[str, Any]:
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        return {"skipped": f"{POSTGRES_ENV} is not set"}
+    cleanup = contextlib.ExitStack()
+    try:
+        store_url = cleanup.enter_context(throwaway_database(base))
+    except Exception as exc:
+        return {"skipped": f"cannot create a database on {POSTGRES_ENV}: {exc}"[:500]}
+    with cleanup:  # drops the database
+        figures = bench_cmf_executions(root, store_url, 2.0, sizes["executions"], sizes)
+    return {
+        "what": "as execution_sqlite.cmf, in a fresh PostgreSQL database",
+        "cmf": figures,
+        "meets_sqlite_target": figures["median_ms"] <= TARGET_EXECUTION_MS,
+    }
+
+
+@contextlib.contextmanager
+def throwaway_database(base: str) -> Iterator[str]:
+    """The URL of a new database on the server at ``base``, dropped on leaving."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"cmf_bench_{uuid.uuid4().hex[:12]}"
+    admin = make_url(base).set(drivername="postgresql")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
