@@ -59,6 +59,9 @@ from cmf_core.progress import HashProgress
 
 BLOCK_SIZE = 1 << 20
 """Bytes read (and hashed) at a time; hashlib releases the GIL on blocks this big."""
+# A lone file smaller than this is read rather than looked up: reading and hashing
+# it costs less than the stat cache's two store round trips (lookup, then update).
+SMALL_FILE = 256 << 10
 DEFAULT_WORKERS = min(32, max(2, os.cpu_count() or 1))
 """Threads that read a directory's files when ``workers`` is not given: one per core.
 
@@ -160,7 +163,7 @@ def hash_path(
     """Return the DVC 3 digest of the file or directory at ``path``.
 
     ``stat_cache`` skips reading files whose inode, mtime and size it already
-    knows. ``progress`` draws a bar on stderr once hashing lasts over 0.5 s:
+    knows (a lone file under :data:`SMALL_FILE` is simply read). ``progress`` draws a bar on stderr once hashing lasts over 0.5 s:
     ``None`` only on a terminal, ``False`` never, ``True`` on any stderr (see
     :mod:`cmf_core.progress`). ``workers`` is how many threads read a
     directory's files (default :data:`DEFAULT_WORKERS`; 1 reads them in order in
@@ -184,7 +187,8 @@ def hash_path(
             f"'{given}' is a file, not a directory; drop the trailing slash to hash the file."
         )
     file = (root, os.path.basename(root), info.st_ino, info.st_mtime_ns, info.st_size)
-    (md5,) = _hash_files([file], stat_cache, progress, 1)
+    cache = stat_cache if info.st_size >= SMALL_FILE else None
+    (md5,) = _hash_files([file], cache, progress, 1)
     return DigestInfo(f"md5:{md5}", info.st_size, None)
 
 

@@ -21,6 +21,7 @@ import pytest
 from cmf_core.errors import ArtifactError, InvalidInputError
 from cmf_core.hashing import (
     EMPTY_DIR_DIGEST,
+    SMALL_FILE,
     DigestInfo,
     MemoryStatCache,
     StatEntry,
@@ -43,6 +44,13 @@ def _write(path: Path, data: bytes) -> None:
 def _single_file(root: Path) -> Path:
     target = root / "model.bin"
     _write(target, bytes(range(256)) * 40)
+    return target
+
+
+def _large_file(root: Path) -> Path:
+    """A lone file big enough for the stat cache to be worth consulting."""
+    target = root / "weights.bin"
+    _write(target, bytes(range(256)) * (SMALL_FILE // 256))
     return target
 
 
@@ -293,7 +301,7 @@ def test_an_unchanged_directory_is_hashed_again_from_the_stat_cache_alone(
 
 
 def test_a_single_file_is_hashed_again_from_the_stat_cache(tmp_path: Path) -> None:
-    target = _single_file(tmp_path)
+    target = _large_file(tmp_path)
     cache = MemoryStatCache()
     hash_path(target, stat_cache=cache)
     (entry,) = cache.get_stat_entries([str(target)]).values()
@@ -389,8 +397,15 @@ def test_a_file_that_changes_before_it_is_read_raises_and_is_not_cached(
         assert len(cache.puts) >= 3 * 128  # the batches read before it keep their entries
 
 
-def test_a_single_file_that_changes_before_it_is_read_raises(tmp_path: Path) -> None:
+def test_a_small_single_file_is_read_without_the_stat_cache(tmp_path: Path) -> None:
     target = _single_file(tmp_path)
+    cache = MemoryStatCache()
+    assert hash_path(target, stat_cache=cache) == hash_path(target)
+    assert len(cache) == 0
+
+
+def test_a_single_file_that_changes_before_it_is_read_raises(tmp_path: Path) -> None:
+    target = _large_file(tmp_path)
     cache = ChangingStatCache(target, _append)
     with pytest.raises(ArtifactError, match="changed while it was being hashed"):
         hash_path(target, stat_cache=cache)

@@ -246,6 +246,12 @@ class Store(SearchReads, GraphReads, HistoryReads, StoreBase):
 
     # -- metrics -----------------------------------------------------------------------------
 
+    @property
+    def _insert_metrics_sql(self) -> str:
+        mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+        columns = "execution_id, name, step, value, time"
+        return f"INSERT INTO metrics ({columns}) VALUES ({', '.join([mark] * 5)})"
+
     def add_metrics(
         self, execution_id: str, rows: Sequence[tuple[str, int | None, float, float]]
     ) -> None:
@@ -256,20 +262,16 @@ class Store(SearchReads, GraphReads, HistoryReads, StoreBase):
         """
         if not rows:
             return
-        values: list[dict[str, Any]] = [
-            {
-                "execution_id": execution_id,
-                "name": name,
-                "step": step,
-                "value": None if math.isnan(value) else value,
-                "time": at,
-            }
+        values = [
+            (execution_id, name, step, None if math.isnan(value) else value, at)
             for name, step, value, at in rows
         ]
         try:
             with self._write() as conn:
                 self._running(conn, execution_id)
-                conn.execute(metrics.insert(), values)
+                # Plain tuples through the driver: per-row dicts and SQLAlchemy's parameter
+                # handling would cost more than SQLite's own insert.
+                conn.exec_driver_sql(self._insert_metrics_sql, values)
             return
         except ConflictError:
             pass
@@ -278,19 +280,20 @@ class Store(SearchReads, GraphReads, HistoryReads, StoreBase):
             self._running(conn, execution_id)
             existing = reads.metric_values(conn, execution_id, {name for name, *_ in rows})
             fresh = []
-            for row, value in zip(rows, values, strict=True):
-                name, step, number = row[0], row[1], value["value"]
+            for value in values:
+                _, name, step, number, _ = value
                 if (name, step) not in existing:
                     existing[(name, step)] = number
                     fresh.append(value)
                 elif not _same_value(existing[(name, step)], number):
                     at = "" if step is None else f" at step {step}"
+                    shown = "nan" if number is None else number
                     raise ConflictError(
                         f"Metric {name!r}{at} of execution {execution_id} is already "
-                        f"{existing[(name, step)]}; refusing to overwrite it with {row[2]}."
+                        f"{existing[(name, step)]}; refusing to overwrite it with {shown}."
                     )
             if fresh:
-                conn.execute(metrics.insert(), fresh)
+                conn.exec_driver_sql(self._insert_metrics_sql, fresh)
 
     # -- stat cache (the hashing.StatCache protocol) -----------------------------------------
 
