@@ -103,9 +103,9 @@ def test_a_bad_store_url_is_one_clean_error_line(project: Path) -> None:
 
 def test_db_upgrade_reports_the_schema(project: Path) -> None:
     code, out, _ = invoke("db", "upgrade")
-    assert code == 0 and "upgraded from schema none to 0001" in out
+    assert code == 0 and "upgraded from schema none to 0002" in out
     code, out, _ = invoke("db", "upgrade")
-    assert "up to date (schema 0001)" in out
+    assert "up to date (schema 0002)" in out
 
 
 def run_cmf(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

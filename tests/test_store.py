@@ -248,3 +248,45 @@ def test_stat_cache_entries_round_trip_and_update(store_url: str) -> None:
         asked = [e.path for e in many[:-1]]  # a directory's worth, read in one range scan
         found = store.get_stat_entries(asked)
         assert sorted(found) == sorted(asked) and found["/f/7"] == many[7]
+
+
+def make_old_store(url: str, revision: str = "0001") -> None:
+    """A store as an older cmf left it: the migrations up to ``revision`` only."""
+    from cmf_core.store.engine import build_engine
+    from cmf_core.store.migrate import upgrade_engine
+
+    engine = build_engine(url)
+    upgrade_engine(engine, revision)
+    engine.dispose()
+
+
+def revision_of(url: str) -> str:
+    from cmf_core.store.engine import build_engine
+
+    engine = build_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    engine.dispose()
+    return str(found)
+
+
+def test_an_older_sqlite_store_upgrades_itself_when_opened(sqlite_url: str) -> None:
+    make_old_store(sqlite_url)
+    with Store(sqlite_url) as store:
+        execution_id = start(store)
+        assert store.get_execution(execution_id).status is ExecutionStatus.RUNNING
+    assert revision_of(sqlite_url) == HEAD_REVISION
+
+
+@pytest.mark.postgres
+def test_an_older_postgresql_store_waits_for_cmf_db_upgrade(postgres_database: str) -> None:
+    from tests.conftest import _postgres_schema_url
+
+    url = _postgres_schema_url(postgres_database)
+    make_old_store(url)
+    with pytest.raises(StoreError, match="Run `cmf db upgrade`"):
+        Store(url)
+    assert revision_of(url) == "0001"
+    assert upgrade_store(url) == ("0001", HEAD_REVISION)
+    with Store(url) as store:
+        assert store.count("executions") == 0

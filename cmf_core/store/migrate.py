@@ -15,8 +15,8 @@ from cmf_core.store.schema import HEAD_REVISION
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def upgrade_engine(engine: Engine) -> None:
-    """Run every pending migration on ``engine``'s database, in one transaction per step."""
+def upgrade_engine(engine: Engine, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` on ``engine``'s database, in one transaction."""
     from alembic import command
     from alembic.config import Config
 
@@ -25,7 +25,7 @@ def upgrade_engine(engine: Engine) -> None:
     try:
         with engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         raise StoreError(
             f"Upgrading the store {safe_url(engine.url)} failed: {first_line(exc)}. Nothing was "

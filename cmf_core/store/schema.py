@@ -5,6 +5,7 @@
     pipelines 1──* stages 1──* executions 1──* events *──1 artifacts
                                      1──* metrics
     stat_cache (path → inode, mtime_ns, size, md5): lets unchanged files skip re-hashing
+    tokens (name, scope, sha256 of the secret): bearer tokens for the MCP and team servers
 
 Natural keys (DESIGN.md): pipeline name; (pipeline, stage name); execution id
 (UUID v7 text); artifact digest; event (execution, artifact, direction, path);
@@ -42,8 +43,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0001"
-REVISIONS = ("0001",)
+HEAD_REVISION = "0002"
+REVISIONS = ("0001", "0002")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -177,6 +178,20 @@ stat_cache = Table(
     Column("mtime_ns", BigInteger, nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("md5", String(32), nullable=False),
+)
+
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("scope", String(16), nullable=False),
+    # sha256 of the secret: tokens are long random strings, so a fast hash is enough.
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
 )
 
 

@@ -43,6 +43,7 @@ from cmf_core.store.schema import (
     utcnow,
 )
 from cmf_core.store.search import SearchReads
+from cmf_core.store.tokens import TokenRecords
 
 STAT_CHUNK = 500
 
@@ -58,7 +59,7 @@ class ArtifactRow:
     properties: dict[str, Any]
 
 
-class Store(SearchReads, GraphReads, HistoryReads, StoreBase):
+class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
 
     Opening a store creates it at the newest schema if it is empty and checks

@@ -1,0 +1,80 @@
+"""Bearer tokens with scopes, shared by the MCP server over HTTP and the team server.
+
+A token is ``cmf_`` followed by 43 random URL-safe characters (256 bits). Only
+its SHA-256 is stored — a fast hash is enough for a secret that long — so a
+leaked database does not leak tokens. Scopes are ordered: ``read`` may call
+read tools and routes, ``write`` also records runs, ``admin`` also manages
+tokens.
+"""
+
+import hashlib
+import secrets
+import uuid
+from enum import StrEnum
+
+from cmf_core.errors import AuthError, InvalidInputError
+from cmf_core.store import Store
+from cmf_core.store.tokens import Token
+
+PREFIX = "cmf_"
+
+
+class Scope(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Scope).index(self)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def parse_scope(scope: str | Scope) -> Scope:
+    try:
+        return Scope(scope)
+    except ValueError:
+        raise InvalidInputError(f"Unknown scope {scope!r}; use read, write or admin.") from None
+
+
+def create_token(store: Store, name: str, scope: str | Scope) -> tuple[Token, str]:
+    """Make a token; returns its record and the secret, which is shown this once only."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise InvalidInputError("A token needs a name (1–255 characters), e.g. 'ci' or 'alice'.")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = store.insert_token(
+        id=str(uuid.uuid4()),
+        name=name.strip(),
+        scope=parse_scope(scope).value,
+        secret_sha256=hash_secret(secret),
+    )
+    return token, secret
+
+
+def authenticate(store: Store, secret: str | None, *, needs: str | Scope) -> Token:
+    """The token ``secret`` names, if it is valid and its scope covers ``needs``; else AuthError.
+
+    The messages never repeat the secret.
+    """
+    required = parse_scope(needs)
+    if not secret:
+        raise AuthError(
+            "A bearer token is required: send `Authorization: Bearer cmf_…` "
+            "(make one with `cmf token create --name NAME --scope read`)."
+        )
+    if not secret.startswith(PREFIX):
+        raise AuthError("That is not a cmf token (they start with 'cmf_').")
+    # Looked up by the hash of the secret: timing reveals nothing about a stored secret.
+    token = store.find_token(hash_secret(secret))
+    if token is None:
+        raise AuthError("Unknown token; `cmf token list` shows the valid ones.")
+    if token.revoked_at is not None:
+        raise AuthError(f"Token {token.name!r} was revoked; ask for a new one.")
+    if Scope(token.scope).rank < required.rank:
+        raise AuthError(
+            f"Token {token.name!r} has scope {token.scope!r}; this needs {required.value!r}."
+        )
+    return token
