@@ -163,8 +163,9 @@ def hash_path(
     """Return the DVC 3 digest of the file or directory at ``path``.
 
     ``stat_cache`` skips reading files whose inode, mtime and size it already
-    knows (a lone file under :data:`SMALL_FILE` is simply read). ``progress`` draws a bar on stderr once hashing lasts over 0.5 s:
-    ``None`` only on a terminal, ``False`` never, ``True`` on any stderr (see
+    knows (a lone file under :data:`SMALL_FILE` is simply read). ``progress``
+    draws a bar on stderr once hashing lasts over 0.5 s: ``None`` only on a
+    terminal, ``False`` never, ``True`` on any stderr (see
     :mod:`cmf_core.progress`). ``workers`` is how many threads read a
     directory's files (default :data:`DEFAULT_WORKERS`; 1 reads them in order in
     the calling thread). Raises :class:`ArtifactError` when the bytes cannot be
