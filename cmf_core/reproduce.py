@@ -1,0 +1,427 @@
+"""Reproduce an execution: the recipe as data, and a POSIX shell script that follows it.
+
+::
+
+    recipe = reproduce(store, "0193a1b2")      # commit, inputs to fetch, command, params, env
+    print(reproduce_script(recipe, source_root=project_root))
+
+The script never touches the user's work tree. It checks the commit out into
+a *new* directory — ``git worktree add`` from the project's repository when
+that has the commit, else a fresh clone of the recorded remote — then puts
+each input in place and checks its digest (``cmf artifact pull`` does not
+exist yet: an input missing from the checkout is copied from the project
+folder when the copy there still has the recorded digest; otherwise the
+script says where the bytes must come from and stops), writes the recorded
+environment as a requirements file beside the new directory, runs the
+recorded command from the project root, and checks every output's digest
+against the recorded one. Digests are computed with cmf when the script's
+Python (``CMF_PYTHON``, default ``python3``) can import it, else with
+``md5sum`` / ``md5`` for files (a directory's digest needs cmf).
+
+The command is the one recorded: what ``cmf run`` ran, or for a script using
+the Python API its ``sys.argv`` (so ``train.py --lr 0.1`` is run as
+``"$python" train.py --lr 0.1``). It is run from the project root, where
+``cmf run`` is normally started.
+"""
+
+import re
+import shlex
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cmf_core.records import EventDirection, Execution, ExecutionStatus, Record
+
+if TYPE_CHECKING:
+    from cmf_core.store import Store
+
+_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+$")
+
+
+class RecipeInput(Record):
+    """An input to put in place: its bytes are ``digest``; ``producer`` wrote them (None: a
+    source no recorded execution wrote)."""
+
+    path: str
+    digest: str
+    type: str
+    size: int | None
+    nfiles: int | None
+    producer: str | None
+    producer_stage: str | None
+
+
+class RecipeOutput(Record):
+    path: str
+    digest: str
+    type: str
+
+
+class RecipeEnvironment(Record):
+    digest: str
+    python: str | None
+    implementation: str | None
+    platform: str | None
+    requirements: list[str]
+    """``name==version`` for every recorded distribution, as pip reads them."""
+
+
+class Recipe(Record):
+    """What it takes to run an execution again."""
+
+    execution_id: str
+    pipeline: str
+    stage: str
+    status: ExecutionStatus
+    started_at: datetime
+    commit: str | None
+    """The commit to check out: the one the run started at."""
+    branch: str | None
+    remote: str | None
+    is_dirty: bool | None
+    diff_digest: str | None
+    command: str | None
+    params: dict[str, Any]
+    inputs: list[RecipeInput]
+    outputs: list[RecipeOutput]
+    environment: RecipeEnvironment | None
+    warnings: list[str]
+    """What keeps the recipe from reproducing the run exactly, one sentence each."""
+
+
+def reproduce(store: "Store", execution: str) -> Recipe:
+    """The recipe of ``execution`` (id or unique prefix)."""
+    run = store.get_executions([execution])[0]
+    events = store.get_events([run.id])[run.id]
+    inputs = [e for e in events if e.direction is EventDirection.INPUT]
+    made = store.producers(e.artifact.digest for e in inputs)
+    environment = _environment(store, run.environment_digest)
+    recipe_inputs = []
+    for e in inputs:
+        producer = _producer(made.get(e.artifact.digest, []), run)
+        recipe_inputs.append(
+            RecipeInput(
+                path=e.path,
+                digest=e.artifact.digest,
+                type=e.artifact.type.value,
+                size=e.artifact.size,
+                nfiles=e.artifact.nfiles,
+                producer=producer.id if producer else None,
+                producer_stage=f"{producer.pipeline}/{producer.stage}" if producer else None,
+            )
+        )
+    return Recipe(
+        execution_id=run.id,
+        pipeline=run.pipeline,
+        stage=run.stage,
+        status=run.status,
+        started_at=run.started_at,
+        commit=run.git_commit_start,
+        branch=run.git_branch,
+        remote=run.git_remote,
+        is_dirty=run.git_is_dirty,
+        diff_digest=run.git_diff_digest,
+        command=run.command,
+        params=run.params,
+        inputs=recipe_inputs,
+        outputs=[
+            RecipeOutput(path=e.path, digest=e.artifact.digest, type=e.artifact.type.value)
+            for e in events
+            if e.direction is EventDirection.OUTPUT
+        ],
+        environment=environment,
+        warnings=_warnings(run, environment),
+    )
+
+
+def _producer(candidates: list[Execution], consumer: Execution) -> Execution | None:
+    others = [c for c in candidates if c.id != consumer.id]
+    before = [c for c in others if c.started_at <= consumer.started_at]
+    return (before or others)[-1] if others else None
+
+
+def _environment(store: "Store", digest: str | None) -> RecipeEnvironment | None:
+    if digest is None:
+        return None
+    artifact = store.get_artifacts([digest]).get(digest)
+    document = artifact.properties if artifact else {}
+    python = document.get("python") or {}
+    described = document.get("platform") or {}
+    platform = " ".join(str(described[k]) for k in ("system", "machine") if described.get(k))
+    if described.get("libc"):
+        platform += f" ({described['libc']})"
+    packages = document.get("packages") or {}
+    return RecipeEnvironment(
+        digest=digest,
+        python=python.get("version"),
+        implementation=python.get("implementation"),
+        platform=platform or None,
+        requirements=[f"{name}=={version}" for name, version in sorted(packages.items())],
+    )
+
+
+def _warnings(run: Execution, environment: RecipeEnvironment | None) -> list[str]:
+    said = []
+    if run.git_commit_start is None:
+        said.append(
+            "No Git commit was recorded (the project was not a Git repository, or Git capture "
+            "was off), so the code cannot be checked out: use the code the run ran."
+        )
+    elif run.git_is_dirty:
+        said.append(
+            f"The run was made with uncommitted changes (diff {run.git_diff_digest or 'unknown'}"
+            f"); commit {run.git_commit_start} without them cannot reproduce it exactly."
+        )
+    if run.git_commit_end and run.git_commit_start and run.git_commit_end != run.git_commit_start:
+        said.append(
+            f"HEAD moved from {run.git_commit_start} to {run.git_commit_end} during the run; "
+            "the recipe uses the commit it started at."
+        )
+    if run.status is ExecutionStatus.FAILED:
+        said.append(f"The run failed ({run.error or 'no error recorded'}); it may fail again.")
+    elif run.status is ExecutionStatus.RUNNING:
+        said.append("The run never ended (still running, or killed): its outputs may be missing.")
+    if not run.command:
+        said.append("No command was recorded; run the stage the way it was run.")
+    if environment is None:
+        said.append("No environment was recorded; install what the code needs yourself.")
+    elif not environment.requirements and environment.python is None:
+        said.append(f"The environment {environment.digest} is not in the store.")
+    return said
+
+
+# -- the script ------------------------------------------------------------------------------
+
+
+def reproduce_script(recipe: Recipe, *, source_root: str | Path | None = None) -> str:
+    """A bash script (``set -euo pipefail``) that reproduces ``recipe`` in a new directory.
+
+    ``source_root`` is the project folder (where inputs may be copied from and whose
+    repository may hold the commit); the script's user can override it with
+    ``CMF_SOURCE_ROOT``. The first argument of the script names the new directory.
+    """
+    q = shlex.quote
+    root = str(source_root) if source_root is not None else "."
+    short = re.sub(r"[^0-9A-Za-z-]", "", recipe.execution_id)[:13] or "run"
+    started = f"{recipe.started_at:%Y-%m-%d %H:%M:%S} UTC"
+    lines = [
+        "#!/usr/bin/env bash",
+        _comment(
+            f"Reproduce execution {recipe.execution_id}: pipeline {recipe.pipeline}, stage "
+            f"{recipe.stage} ({recipe.status.value}, started {started})."
+        ),
+        _comment(f"Written by `cmf reproduce {recipe.execution_id} --script`."),
+        "# Usage: bash SCRIPT [NEW_DIR]. It works in NEW_DIR (default ./cmf-reproduce-ID)",
+        "# and never touches your own work tree.",
+        *(_comment(f"WARNING: {w}") for w in recipe.warnings),
+        "set -euo pipefail",
+        "",
+        f"source_root=${{CMF_SOURCE_ROOT:-{q(root)}}}",
+        f"workdir=${{1:-cmf-reproduce-{short}}}",
+        "python=${CMF_PYTHON:-python3}",
+        'workdir=$(cd -- "$(dirname -- "$workdir")" && pwd)/$(basename -- "$workdir")',
+        *(f"echo {q('cmf: warning: ' + w)} >&2" for w in recipe.warnings),
+        "",
+        *_checkout(recipe),
+        "",
+        *_fetch_inputs(recipe),
+        "",
+        *_environment_lines(recipe),
+        "",
+        "# 4. The command, as recorded, from the project root.",
+        _comment(f"   Params: {_params(recipe)}"),
+        _command(recipe, root),
+        "",
+        *_check_outputs(recipe),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+DIGEST_OF = r"""digest_of() {  # the digest cmf records for a file or a directory
+  if [ ! -e "$1" ]; then echo missing; return; fi
+  if "$python" -c 'import cmf_core.hashing' 2>/dev/null; then
+    "$python" -c 'import sys
+from cmf_core.hashing import hash_path
+print(hash_path(sys.argv[1]).digest)' "$1"
+  elif [ -f "$1" ]; then
+    if command -v md5sum >/dev/null 2>&1; then sum=$(md5sum < "$1"); else sum=$(md5 -q < "$1"); fi
+    echo "md5:${sum%% *}"
+  else
+    echo "unknown (a directory's digest needs cmf: set CMF_PYTHON to a Python that has it)"
+  fi
+}"""
+
+
+def _checkout(recipe: Recipe) -> list[str]:
+    q = shlex.quote
+    if recipe.commit is None:
+        message = (
+            "cmf: no Git commit was recorded for this run; put the code it ran in $workdir "
+            "and run this script again."
+        )
+        return [
+            "# 1. The code: no commit was recorded, so NEW_DIR must already hold it.",
+            'if [ ! -d "$workdir" ]; then',
+            f'  echo "{message}" >&2',
+            "  exit 1",
+            "fi",
+            'cd "$workdir"',
+        ]
+    remote = q(recipe.remote) if recipe.remote else "''"
+    branch = f" (branch {recipe.branch})" if recipe.branch else ""
+    return [
+        _comment(f"1. The code at commit {recipe.commit}{branch}: a new worktree of the"),
+        "#    project's repository if it has the commit, else a fresh clone of the remote.",
+        f"commit={q(recipe.commit)}",
+        f"remote={remote}",
+        'if [ -e "$workdir" ]; then',
+        '  echo "cmf: $workdir already exists; name a new directory as the first argument." >&2',
+        "  exit 1",
+        "fi",
+        'if git -C "$source_root" cat-file -e "$commit^{commit}" 2>/dev/null; then',
+        '  git -C "$source_root" worktree add --quiet --detach "$workdir" "$commit"',
+        '  prefix=$(git -C "$source_root" rev-parse --show-prefix)',
+        'elif [ -n "$remote" ]; then',
+        '  git clone --quiet --no-checkout "$remote" "$workdir"',
+        '  git -C "$workdir" checkout --quiet --detach "$commit"',
+        '  prefix=$(git -C "$source_root" rev-parse --show-prefix 2>/dev/null || true)',
+        "else",
+        '  echo "cmf: $source_root does not have commit $commit and no remote was recorded;'
+        ' set CMF_SOURCE_ROOT to a clone that has it." >&2',
+        "  exit 1",
+        "fi",
+        'cd "$workdir/$prefix"',
+    ]
+
+
+def _fetch_inputs(recipe: Recipe) -> list[str]:
+    q = shlex.quote
+    lines = [
+        "# 2. The inputs, checked by digest. `cmf artifact pull` is not implemented yet: an input",
+        "#    missing here is copied from the project folder if the copy there has the recorded",
+        "#    digest; otherwise fetch it as its comment says and run the script again.",
+        DIGEST_OF,
+        "fetch() {  # PATH DIGEST WHERE-FROM",
+        '  if [ "$(digest_of "$1")" = "$2" ]; then return 0; fi',
+        '  if [ "$(digest_of "$source_root/$1")" = "$2" ]; then',
+        '    mkdir -p -- "$(dirname -- "$1")" && rm -rf -- "$1" && cp -R -- "$source_root/$1" "$1"',
+        '    echo "cmf: copied $1 from $source_root" >&2',
+        "    return 0",
+        "  fi",
+        '  echo "cmf: input $1 must have digest $2: $3" >&2',
+        "  missing=$((missing + 1))",
+        "}",
+        "missing=0",
+    ]
+    for item in recipe.inputs:
+        if item.producer:
+            where = (
+                f"rebuild it with `cmf reproduce {item.producer}` ({item.producer_stage}), or "
+                f"fetch it (e.g. `dvc pull {item.path}` if DVC tracks it)"
+            )
+            origin = f"written by {item.producer_stage} run {item.producer}"
+        else:
+            where = "fetch it from its source (e.g. `dvc pull PATH` if DVC tracks it)"
+            where = where.replace("PATH", item.path)
+            origin = "a source: no recorded execution wrote it"
+        lines.append(_comment(f"{item.path}: {item.type} {item.digest}, {origin}"))
+        lines.append(f"fetch {q(item.path)} {q(item.digest)} {q(where)}")
+    lines += [
+        'if [ "$missing" -gt 0 ]; then',
+        '  echo "cmf: $missing input(s) missing or different (see above); nothing was run." >&2',
+        "  exit 1",
+        "fi",
+    ]
+    return lines
+
+
+def _environment_lines(recipe: Recipe) -> list[str]:
+    env = recipe.environment
+    if env is None:
+        return ["# 3. The environment: none was recorded."]
+    requirements = [r for r in env.requirements if _REQUIREMENT.match(r)]
+    described = " ".join(x for x in (env.implementation, env.python) if x) or "Python"
+    minor = ".".join((env.python or "3").split(".")[:2])
+    lines = [
+        _comment(f"3. The environment ({env.digest}): {described} on {env.platform or 'unknown'},"),
+        f"#    {len(requirements)} packages, written to NEW_DIR.requirements.txt. To recreate it:",
+        _comment(
+            f"     python{minor} -m venv .venv && .venv/bin/pip install -r NEW_DIR.requirements.txt"
+        ),
+        "cat > \"$workdir.requirements.txt\" <<'CMF_REQUIREMENTS'",
+        *requirements,
+        "CMF_REQUIREMENTS",
+    ]
+    if env.python:
+        version = shlex.quote(env.python)
+        lines += [
+            "have=$(\"$python\" -c 'import platform; print(platform.python_version())' "
+            "2>/dev/null || echo none)",
+            f'if [ "$have" != {version} ]; then',
+            f'  echo "cmf: warning: $python is Python $have; the run used "{version} >&2',
+            "fi",
+        ]
+    return lines
+
+
+def _params(recipe: Recipe) -> str:
+    import json
+
+    text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in recipe.params.items())
+    return (text if len(text) <= 300 else text[:297] + "…") or "none recorded"
+
+
+def _comment(text: str) -> str:
+    """A comment line: control characters (a newline in a path) cannot end it early."""
+    return "# " + re.sub(r"[\x00-\x1f\x7f]", " ", text)
+
+
+def _command(recipe: Recipe, root: str) -> str:
+    if not recipe.command:
+        return 'echo "cmf: no command was recorded; run the stage by hand here." >&2; exit 1'
+    try:
+        words = shlex.split(recipe.command)
+    except ValueError:
+        return f"bash -c {shlex.quote(recipe.command)}"
+    if not words:
+        return 'echo "cmf: the recorded command is empty." >&2; exit 1'
+    first = words[0]
+    if Path(first).is_absolute() and root != "." and first.startswith(root.rstrip("/") + "/"):
+        first = "./" + first[len(root.rstrip("/")) + 1 :]  # the checkout's copy, not the original
+    words[0] = first
+    if first.endswith(".py"):  # a script run by the Python API records sys.argv, no interpreter
+        return '"$python" ' + shlex.join(words)
+    return shlex.join(words)
+
+
+def _check_outputs(recipe: Recipe) -> list[str]:
+    q = shlex.quote
+    lines = [
+        "# 5. The outputs, checked against the digests the run recorded.",
+        "differ=0",
+        "check() {  # PATH DIGEST",
+        '  got=$(digest_of "$1")',
+        '  if [ "$got" = "$2" ]; then echo "cmf: $1 matches $2" >&2; return 0; fi',
+        '  echo "cmf: $1 is $got; the run wrote $2" >&2',
+        "  differ=$((differ + 1))",
+        "}",
+    ]
+    lines += [f"check {q(o.path)} {q(o.digest)}" for o in recipe.outputs]
+    lines += [
+        'if [ "$differ" -gt 0 ]; then',
+        '  echo "cmf: $differ output(s) differ from the recorded run." >&2',
+        "  exit 1",
+        "fi",
+        f'echo "cmf: reproduced execution "{q(recipe.execution_id)}" in $PWD" >&2',
+    ]
+    return lines
+
+
+__all__ = [
+    "Recipe",
+    "RecipeEnvironment",
+    "RecipeInput",
+    "RecipeOutput",
+    "reproduce",
+    "reproduce_script",
+]
