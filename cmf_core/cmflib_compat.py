@@ -377,7 +377,7 @@ class CmflibMethods:
             writer = csv.DictWriter(file, ["SequenceNumber", *columns])
             writer.writeheader()
             writer.writerows({"SequenceNumber": step, **row} for step, row in enumerate(rows, 1))
-        properties = {"metrics_name": metrics_name}
+        properties = {"metrics_name": metrics_name, "columns": [*columns]}
         return current.run.log_artifact(path, type=ArtifactType.STEP_METRICS, properties=properties)
 
     # -- data slices -------------------------------------------------------------------------

@@ -57,11 +57,20 @@ def open_store(ctx: click.Context) -> Iterator["Store"]:
 
 
 def print_json(value: Any) -> None:
+    """Print records as JSON; NaN and infinities (invalid in JSON) become null."""
+    import math
+
     from pydantic import BaseModel
 
-    def default(obj: Any) -> Any:
+    def plain(obj: Any) -> Any:
         if isinstance(obj, BaseModel):
-            return obj.model_dump(mode="json")
-        raise TypeError(type(obj).__name__)
+            return plain(obj.model_dump(mode="json"))
+        if isinstance(obj, dict):
+            return {key: plain(item) for key, item in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [plain(item) for item in obj]
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return None
+        return obj
 
-    click.echo(json.dumps(value, default=default, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False))

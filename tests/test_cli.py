@@ -208,3 +208,11 @@ def test_cmf_help_lists_the_commands() -> None:
     result = subprocess.run([CMF, "--help"], capture_output=True, text=True, check=True)
     for command in ("init", "run", "ls", "show", "db"):
         assert command in result.stdout
+
+
+def test_json_output_turns_nan_into_null(project: Path) -> None:
+    with Cmf(pipeline="p") as cmf, cmf.execution("s") as run:
+        run.log_metrics({"loss": float("nan")})
+    code, out, _ = invoke("show", run.id, "--json")
+    assert code == 0 and "NaN" not in out
+    assert json.loads(out)["metrics"][0]["value"] is None

@@ -384,7 +384,10 @@ def test_log_metric_rows_are_steps_and_commit_metrics_records_them_as_a_file(
             ["2", "0.5", "0.7"],
         ]
     assert (artifact.type, artifact.digest) == (ArtifactType.STEP_METRICS, md5(path))
-    assert artifact.properties == {"metrics_name": "training_metrics"}
+    assert artifact.properties == {
+        "metrics_name": "training_metrics",
+        "columns": ["loss", "accuracy"],
+    }
     assert "cmf_artifacts" not in git(project, "status", "--porcelain")
 
 

@@ -290,3 +290,15 @@ def test_an_older_postgresql_store_waits_for_cmf_db_upgrade(postgres_database: s
     assert upgrade_store(url) == ("0001", HEAD_REVISION)
     with Store(url) as store:
         assert store.count("executions") == 0
+
+
+def test_a_cmflib_mlmd_file_is_not_taken_for_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "mlmd"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE MLMDEnv (schema_version INTEGER)")
+        conn.execute("CREATE TABLE Artifact (id INTEGER)")
+    with pytest.raises(StoreError, match="ML Metadata database"):
+        Store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"MLMDEnv", "Artifact"}  # nothing was added to the user's file

@@ -105,6 +105,11 @@ def read_revision(conn: Connection) -> str | None:
     """The store's Alembic revision, or None for a database without cmf tables."""
     inspector = inspect(conn)
     if not inspector.has_table("alembic_version"):
+        if inspector.has_table("MLMDEnv") or inspector.has_table("Artifact"):
+            raise StoreError(
+                "This is an ML Metadata database (cmflib's mlmd file), not a cmf store; cmf "
+                "keeps its own. Name a new file, e.g. Cmf(filepath='.cmf/metadata.db')."
+            )
         if inspector.has_table("executions") or inspector.has_table("artifacts"):
             raise StoreError(
                 "This database has cmf-like tables but no schema version; it was not made by "

@@ -286,15 +286,23 @@ def digests_for_path(conn: Connection, path: str) -> list[str]:
 def list_metrics(
     conn: Connection, execution_id: str, *, name: str | None, steps: bool | None = None
 ) -> list[Metric]:
-    """Metrics of one execution; ``steps`` False = execution-level only, True = step only."""
+    """Metrics of one execution; ``steps`` False = execution-level only, True = step only.
+
+    Both metrics indexes are partial (step NULL / NOT NULL), so each query names
+    which rows it wants; without that, the database scans the whole table.
+    """
+    if steps is None:
+        return [
+            *list_metrics(conn, execution_id, name=name, steps=False),
+            *list_metrics(conn, execution_id, name=name, steps=True),
+        ]
     query = select(metrics).where(metrics.c.execution_id == execution_id)
     if name is not None:
         query = query.where(metrics.c.name == name)
-    if steps is True:
-        query = query.where(metrics.c.step.is_not(None))
-    elif steps is False:
-        query = query.where(metrics.c.step.is_(None))
-    query = query.order_by(metrics.c.name, metrics.c.step)
+    if steps:
+        query = query.where(metrics.c.step.is_not(None)).order_by(metrics.c.name, metrics.c.step)
+    else:
+        query = query.where(metrics.c.step.is_(None)).order_by(metrics.c.name)
     return [
         Metric(
             execution_id=r.execution_id,
@@ -310,7 +318,11 @@ def list_metrics(
 def metric_values(
     conn: Connection, execution_id: str, names: Iterable[str]
 ) -> dict[tuple[str, int | None], float | None]:
-    query = select(metrics.c.name, metrics.c.step, metrics.c.value).where(
-        metrics.c.execution_id == execution_id, metrics.c.name.in_(list(names))
-    )
-    return {(r.name, r.step): r.value for r in conn.execute(query)}
+    wanted = list(names)
+    found: dict[tuple[str, int | None], float | None] = {}
+    for has_step in (metrics.c.step.is_(None), metrics.c.step.is_not(None)):  # one per index
+        query = select(metrics.c.name, metrics.c.step, metrics.c.value).where(
+            metrics.c.execution_id == execution_id, metrics.c.name.in_(wanted), has_step
+        )
+        found.update({(r.name, r.step): r.value for r in conn.execute(query)})
+    return found
