@@ -1,0 +1,687 @@
+"""Lineage, trace and impact: breadth-first walks over events, one batched query per hop.
+
+The lineage graph joins artifacts and executions by events: an execution's
+input is an edge artifact → execution, its output an edge execution → artifact.
+Depth counts hops, and artifact → execution is one hop, so ``depth=2`` from a
+model reaches the runs that made it and their inputs. The environment is not a
+node (it is a digest on the execution).
+
+Each walk keeps a visited set and asks the store once per hop for the whole
+frontier (:class:`cmf_core.store.graph.GraphReader`), so diamonds cost linear
+time and cycles in corrupt data end. ``limit`` caps the nodes (start included);
+a hop that would pass it keeps the first nodes in a stable order (executions by
+start time, artifacts by digest) and the graph says ``truncated_reason="limit"``.
+After the last hop one more query looks past it: if anything is there, the
+graph says ``truncated_reason="depth"``. One hop reads at most 4 × ``limit``
+events, so a dataset read by a million runs costs a bounded query; a hop cut
+that way also says ``"limit"``. ``direction="both"`` is the upstream walk and
+the downstream walk from the same start, not every node connected to it (which,
+through a shared dataset, would be most of the store).
+
+Views: ``mixed`` (both kinds of node); ``artifacts`` (each execution collapsed
+into ``derived`` edges from its inputs to its outputs, ``via`` the execution);
+``executions`` (each artifact collapsed into ``feeds`` edges from its producers
+to its consumers, ``via`` the artifact). ``depth`` and ``limit`` always count
+the mixed graph.
+"""
+
+from collections import defaultdict, deque
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias, cast
+
+from pydantic import Field
+
+from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.records import (
+    ArtifactType,
+    EventDirection,
+    Execution,
+    ExecutionStatus,
+    Record,
+)
+
+if TYPE_CHECKING:
+    from cmf_core.store import Store
+    from cmf_core.store.graph import ArtifactSummary, ExecutionSummary, GraphReader
+
+Direction = Literal["upstream", "downstream", "both"]
+View = Literal["mixed", "artifacts", "executions"]
+NodeKind = Literal["artifact", "execution"]
+EdgeKind = Literal["input", "output", "derived", "feeds"]
+TruncatedReason = Literal["depth", "limit"]
+DEPTH_RANGE = (1, 1000)
+LIMIT_RANGE = (1, 100_000)
+ROWS_PER_NODE = 4  # one hop reads at most ROWS_PER_NODE × limit events
+HEX = set("0123456789abcdef-")
+
+
+class ArtifactNode(Record):
+    kind: Literal["artifact"] = "artifact"
+    digest: str
+    type: ArtifactType
+    size: int | None
+    paths: list[str]  # the paths it had on the events in this graph (all paths for the start)
+    hop: int | None  # hops from the start; None in a whole-pipeline graph
+
+
+class ExecutionNode(Record):
+    kind: Literal["execution"] = "execution"
+    id: str
+    pipeline: str
+    stage: str
+    status: ExecutionStatus
+    started_at: datetime
+    ended_at: datetime | None
+    git_commit: str | None
+    git_is_dirty: bool | None
+    hop: int | None
+
+
+LineageNode = Annotated[ArtifactNode | ExecutionNode, Field(discriminator="kind")]
+
+
+class LineageEdge(Record):
+    """source → target. input: artifact → execution; output: execution → artifact;
+    derived (artifacts view): input → output of the execution ``via``;
+    feeds (executions view): producer → consumer of the artifact ``via``."""
+
+    source: str
+    target: str
+    kind: EdgeKind
+    path: str | None = None
+    via: str | None = None
+
+
+class LineageGraph(Record):
+    start: str | None  # a digest or an execution id; None for a whole-pipeline graph
+    start_kind: NodeKind | Literal["pipeline"]
+    direction: Direction
+    view: View
+    depth: int
+    limit: int
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    truncated: bool
+    truncated_reason: TruncatedReason | None
+    depth_reached: int
+
+
+def check_range(depth: int, limit: int) -> None:
+    """InvalidInputError unless depth and limit are within the allowed ranges."""
+    for name, value, (low, high) in (("depth", depth, DEPTH_RANGE), ("limit", limit, LIMIT_RANGE)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInputError(
+                f"{name} must be a whole number from {low} to {high:,}, not {value!r}."
+            )
+
+
+def resolve_node(
+    store: "Store", reference: str, *, project_root: Path | None = None, cwd: Path | None = None
+) -> tuple[NodeKind, str]:
+    """(kind, id) of what ``reference`` names: a digest or prefix, an execution id or
+    prefix, or a path an artifact was logged under (its newest version)."""
+    ref = reference.strip()
+    if not ref:
+        raise InvalidInputError("Name an artifact (digest, prefix or path) or an execution id.")
+    if ref.lower().startswith("md5:"):
+        return "artifact", store.resolve_lineage_digest(ref)
+    looks_like_id = set(ref.lower()) <= HEX
+    if not looks_like_id:
+        digests = _path_digests(store, ref, project_root, cwd)
+        if digests:
+            return "artifact", digests[0]
+        raise NotFoundError(
+            f"No artifact was logged under the path {ref!r}; `cmf ls artifacts` lists "
+            "artifacts with their paths, or give a digest."
+        )
+    found: list[tuple[NodeKind, str]] = []
+    problems: list[str] = []
+    kinds: tuple[NodeKind, NodeKind] = ("execution", "artifact")
+    for kind, resolve in zip(
+        kinds, (store.resolve_lineage_execution, store.resolve_lineage_digest), strict=True
+    ):
+        try:
+            found.append((kind, resolve(ref)))
+        except NotFoundError:
+            continue
+        except InvalidInputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InvalidInputError(" ".join(problems))
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise InvalidInputError(
+            f"{ref!r} starts both an execution id and an artifact digest; give more "
+            "characters, or write the digest as md5:…"
+        )
+    digests = _path_digests(store, ref, project_root, cwd)
+    if digests:
+        return "artifact", digests[0]
+    near = store.lineage_near_matches(ref)
+    hint = f" (nearest recorded: {', '.join(near)})" if near else ""
+    raise NotFoundError(
+        f"Nothing recorded matches {ref!r} as an execution id, a digest or a path{hint}; "
+        "`cmf ls executions` and `cmf ls artifacts` list what there is."
+    )
+
+
+def _path_digests(store: "Store", ref: str, root: Path | None, cwd: Path | None) -> list[str]:
+    relative = ref
+    if root is not None:
+        given = Path(ref)
+        absolute = given if given.is_absolute() else (cwd or Path.cwd()) / given
+        try:
+            relative = absolute.resolve().relative_to(root.resolve()).as_posix()
+        except (OSError, ValueError):
+            relative = ref
+    digests = store.find_artifacts_by_path(relative)
+    return digests or (store.find_artifacts_by_path(ref) if relative != ref else [])
+
+
+EdgeKey = tuple[str, str, str, str]  # (execution id, digest, direction, path)
+Summary: TypeAlias = "ArtifactSummary | ExecutionSummary"
+Row: TypeAlias = tuple[str, str, Summary, EdgeKey]  # (from, to, to's summary, edge)
+
+
+class _Walk:
+    """The nodes and edges reached so far by breadth-first walks from one start."""
+
+    def __init__(self, reader: "GraphReader", limit: int) -> None:
+        self.reader = reader
+        self.limit = limit
+        self.cap = ROWS_PER_NODE * limit
+        self.artifacts: dict[str, ArtifactSummary] = {}
+        self.executions: dict[str, ExecutionSummary] = {}
+        self.full: dict[str, Execution] = {}  # complete records, when asked for (trace)
+        self.hops: dict[str, int] = {}
+        self.edges: dict[EdgeKey, None] = {}
+        self.start_paths: list[str] = []
+        self.expanded: set[str] = set()  # nodes whose every neighbour (walk direction) was read
+        self.linked: set[str] = set()  # nodes that had at least one neighbour that way
+        self.reason: TruncatedReason | None = None
+
+    def begin(self, kind: NodeKind, key: str) -> None:
+        if kind == "artifact":
+            artifact = self.reader.artifact(key)
+            if artifact.type is ArtifactType.ENVIRONMENT:
+                raise InvalidInputError(
+                    f"{key} is an environment: environments are not lineage nodes (each "
+                    "execution names its environment's digest). Ask about an execution instead."
+                )
+            self.artifacts[key] = artifact
+            self.start_paths = self.reader.artifact_paths(key)
+        else:
+            self.executions[key] = self.reader.execution(key)
+        self.hops[key] = 0
+
+    def walk(self, kind: NodeKind, key: str, upstream: bool, depth: int) -> None:
+        frontier, visited, hop = [key], {key}, 0
+        while frontier and self.reason != "limit":
+            rows = self._neighbours(kind, frontier, upstream)
+            capped = len(rows) >= self.cap
+            self.linked.update(row[0] for row in rows)
+            if not capped:
+                self.expanded.update(frontier)
+            if hop == depth:
+                self._look_past(rows, capped)
+                return
+            hop += 1
+            reached: dict[str, Summary] = {}
+            for _, target, record, _ in rows:
+                reached.setdefault(target, record)
+            fresh = sorted(
+                (t for t in reached if t not in self.hops), key=lambda t: _order(reached[t])
+            )
+            room = self.limit - len(self.hops)
+            if len(fresh) > room:
+                fresh, self.reason = fresh[:room], "limit"
+            for target in reached.keys() & self.hops.keys():  # met before, maybe farther
+                self.hops[target] = min(self.hops[target], hop)
+            self.hops.update((target, hop) for target in fresh)
+            if kind == "artifact":  # this hop went from artifacts to executions
+                self.executions.update((t, cast("ExecutionSummary", reached[t])) for t in fresh)
+            else:
+                self.artifacts.update((t, cast("ArtifactSummary", reached[t])) for t in fresh)
+            self._add_edges(rows)
+            if capped:
+                self.reason = "limit"
+            frontier = [t for t in reached if t not in visited and t in self.hops]
+            visited.update(frontier)
+            kind = "execution" if kind == "artifact" else "artifact"
+
+    def _neighbours(self, kind: NodeKind, frontier: list[str], upstream: bool) -> list[Row]:
+        """(from, to, to's record, edge) for every event one hop from the frontier."""
+        if kind == "artifact":
+            way = EventDirection.OUTPUT if upstream else EventDirection.INPUT
+            return [
+                (
+                    h.digest,
+                    h.execution.id,
+                    h.execution,
+                    (h.execution.id, h.digest, way.value, h.path),
+                )
+                for h in self.reader.executions_of(frontier, way, cap=self.cap)
+            ]
+        way = EventDirection.INPUT if upstream else EventDirection.OUTPUT
+        return [
+            (
+                h.execution_id,
+                h.artifact.digest,
+                h.artifact,
+                (h.execution_id, h.artifact.digest, way.value, h.path),
+            )
+            for h in self.reader.artifacts_of(frontier, way, cap=self.cap)
+        ]
+
+    def _add_edges(self, rows: list[Row]) -> None:
+        for source, target, _, edge in rows:
+            if source in self.hops and target in self.hops:
+                self.edges.setdefault(edge)
+
+    def _look_past(self, rows: list[Row], capped: bool) -> None:
+        self._add_edges(rows)
+        beyond = capped or any(target not in self.hops for _, target, _, _ in rows)
+        if beyond and self.reason is None:
+            self.reason = "depth"
+
+    # -- building records --------------------------------------------------------------------
+
+    def artifact_node(self, digest: str, paths: dict[str, set[str]]) -> ArtifactNode:
+        a = self.artifacts[digest]
+        seen = paths.get(digest, set()) | (
+            set(self.start_paths) if self.hops[digest] == 0 else set()
+        )
+        return ArtifactNode(
+            digest=digest, type=a.type, size=a.size, paths=sorted(seen), hop=self.hops.get(digest)
+        )
+
+    def execution_node(self, execution_id: str) -> ExecutionNode:
+        return execution_node(self.executions[execution_id], self.hops.get(execution_id))
+
+    def paths(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = defaultdict(set)
+        for _, digest, _, path in self.edges:
+            found[digest].add(path)
+        return found
+
+    def graph(
+        self, start: str, kind: NodeKind, direction: Direction, view: View, depth: int
+    ) -> LineageGraph:
+        paths = self.paths()
+        artifacts = [self.artifact_node(d, paths) for d in self.artifacts]
+        executions = [self.execution_node(e) for e in self.executions]
+        return build_graph(
+            artifacts,
+            executions,
+            list(self.edges),
+            start=start,
+            start_kind=kind,
+            direction=direction,
+            view=view,
+            depth=depth,
+            limit=self.limit,
+            reason=self.reason,
+        )
+
+
+def execution_node(e: "Execution | ExecutionSummary", hop: int | None) -> ExecutionNode:
+    return ExecutionNode(
+        id=e.id,
+        pipeline=e.pipeline,
+        stage=e.stage,
+        status=e.status,
+        started_at=e.started_at,
+        ended_at=e.ended_at,
+        git_commit=e.git_commit_start,
+        git_is_dirty=e.git_is_dirty,
+        hop=hop,
+    )
+
+
+def _order(record: "Summary") -> tuple[str, str]:
+    """Executions by start time (then id), artifacts by digest."""
+    started_at = getattr(record, "started_at", None)
+    if started_at is not None:
+        return (started_at.isoformat(), getattr(record, "id", ""))
+    return ("", getattr(record, "digest", ""))
+
+
+def build_graph(
+    artifacts: list[ArtifactNode],
+    executions: list[ExecutionNode],
+    edges: list[EdgeKey],
+    *,
+    start: str | None,
+    start_kind: NodeKind | Literal["pipeline"],
+    direction: Direction,
+    view: View,
+    depth: int,
+    limit: int,
+    reason: TruncatedReason | None,
+) -> LineageGraph:
+    """A :class:`LineageGraph` in ``view`` from nodes and (execution, digest, way, path) edges."""
+    artifacts.sort(key=lambda n: (n.hop or 0, n.digest))
+    executions.sort(key=lambda n: (n.hop or 0, n.started_at, n.id))
+    out: list[LineageEdge] = []
+    kind: EdgeKind
+    every: list[ArtifactNode | ExecutionNode] = [*artifacts, *executions]
+    if view == "mixed":
+        nodes = sorted(every, key=lambda n: n.hop or 0)
+        for execution_id, digest, way, path in edges:
+            pair = (digest, execution_id) if way == EventDirection.INPUT else (execution_id, digest)
+            kind = "input" if way == EventDirection.INPUT else "output"
+            out.append(LineageEdge(source=pair[0], target=pair[1], kind=kind, path=path))
+    else:
+        ins: dict[str, set[str]] = defaultdict(set)  # execution -> input digests (artifacts view)
+        outs: dict[str, set[str]] = defaultdict(set)
+        for execution_id, digest, way, _ in edges:
+            (ins if way == EventDirection.INPUT else outs)[execution_id].add(digest)
+        collapsed: set[tuple[str, str, str]] = set()
+        if view == "artifacts":
+            nodes = list(artifacts)
+            for execution_id, sources in ins.items():
+                collapsed.update((s, t, execution_id) for s in sources for t in outs[execution_id])
+        else:
+            nodes = list(executions)
+            producers: dict[str, set[str]] = defaultdict(set)
+            for execution_id, digests in outs.items():
+                for digest in digests:
+                    producers[digest].add(execution_id)
+            for consumer, digests in ins.items():
+                collapsed.update((p, consumer, d) for d in digests for p in producers[d])
+        kind = "derived" if view == "artifacts" else "feeds"
+        out = [LineageEdge(source=s, target=t, kind=kind, via=v) for s, t, v in collapsed]
+    out.sort(key=lambda e: (e.source, e.target, e.path or "", e.via or ""))
+    return LineageGraph(
+        start=start,
+        start_kind=start_kind,
+        direction=direction,
+        view=view,
+        depth=depth,
+        limit=limit,
+        nodes=nodes,
+        edges=out,
+        truncated=reason is not None,
+        truncated_reason=reason,
+        depth_reached=max((n.hop or 0 for n in every), default=0),
+    )
+
+
+def lineage(
+    store: "Store",
+    node: str,
+    *,
+    direction: Direction = "upstream",
+    depth: int = 10,
+    limit: int = 500,
+    view: View = "mixed",
+    project_root: Path | None = None,
+) -> LineageGraph:
+    """The lineage graph around ``node`` (a digest, digest prefix, recorded path, or
+    execution id or prefix): ``upstream`` (what it came from), ``downstream`` (what
+    came of it) or ``both``, up to ``depth`` hops (1–1000) and ``limit`` nodes
+    (1–100,000), as a mixed graph or collapsed to artifacts or executions only."""
+    check_range(depth, limit)
+    if direction not in ("upstream", "downstream", "both"):
+        raise InvalidInputError(
+            f"direction must be upstream, downstream or both, not {direction!r}."
+        )
+    if view not in ("mixed", "artifacts", "executions"):
+        raise InvalidInputError(f"view must be mixed, artifacts or executions, not {view!r}.")
+    kind, key = resolve_node(store, node, project_root=project_root)
+    with store.graph_reader() as reader:
+        walk = _Walk(reader, limit)
+        walk.begin(kind, key)
+        for upstream in {"upstream": (True,), "downstream": (False,), "both": (True, False)}[
+            direction
+        ]:
+            walk.walk(kind, key, upstream, depth)
+    return walk.graph(key, kind, direction, view, depth)
+
+
+def _walk_from_artifact(
+    store: "Store",
+    artifact: str,
+    *,
+    upstream: bool,
+    depth: int,
+    limit: int,
+    project_root: Path | None,
+    what: str,
+    full: bool = False,
+) -> tuple[str, _Walk]:
+    """Resolve ``artifact`` (refusing an execution) and walk one way from it; with
+    ``full``, also read the complete records of the executions reached."""
+    check_range(depth, limit)
+    kind, key = resolve_node(store, artifact, project_root=project_root)
+    if kind != "artifact":
+        raise InvalidInputError(
+            f"{what} starts from an artifact, and {artifact!r} is execution {key}; "
+            f"`cmf lineage {key[:13]}` shows an execution's lineage."
+        )
+    with store.graph_reader() as reader:
+        walk = _Walk(reader, limit)
+        walk.begin(kind, key)
+        walk.walk(kind, key, upstream, depth)
+        if full:
+            walk.full = reader.full_executions(walk.executions)
+    return key, walk
+
+
+class TraceArtifact(Record):
+    digest: str
+    type: ArtifactType
+    size: int | None
+    paths: list[str]
+    hop: int
+    is_source: bool | None  # True: nothing recorded produced it; None: not looked at (cut)
+    produced_by: list[str]  # ids of the executions in this trace that wrote it
+
+
+class TraceExecution(Record):
+    execution: Execution  # with Git commits (start, end, dirty), params, environment digest
+    hop: int
+    inputs: list[str]  # digests (in this trace)
+    outputs: list[str]
+
+
+class Trace(Record):
+    """Where an artifact came from: its producers and everything upstream to raw sources."""
+
+    artifact: TraceArtifact
+    producers: list[str]  # ids of the executions that wrote it (more than one: made twice)
+    executions: list[TraceExecution]  # every execution upstream, nearest first
+    artifacts: list[TraceArtifact]  # every artifact upstream (the start left out)
+    sources: list[str]  # digests of the raw sources reached (the start too, if it is one)
+    depth: int
+    limit: int
+    truncated: bool
+    truncated_reason: TruncatedReason | None
+    depth_reached: int
+
+
+def trace(
+    store: "Store",
+    artifact: str,
+    *,
+    depth: int = 10,
+    limit: int = 500,
+    project_root: Path | None = None,
+) -> Trace:
+    """The executions that produced ``artifact`` and everything upstream of them, down
+    to raw sources, with each execution's Git commit, params and environment digest."""
+    _, walk = _walk_from_artifact(
+        store,
+        artifact,
+        upstream=True,
+        depth=depth,
+        limit=limit,
+        project_root=project_root,
+        what="A trace",
+        full=True,
+    )
+    paths = walk.paths()
+    ins: dict[str, list[str]] = defaultdict(list)
+    outs: dict[str, list[str]] = defaultdict(list)
+    for execution_id, digest, way, _ in sorted(walk.edges):
+        side = ins if way == EventDirection.INPUT else outs
+        if digest not in side[execution_id]:
+            side[execution_id].append(digest)
+    producers: dict[str, list[str]] = defaultdict(list)
+    for execution_id, digests in outs.items():
+        for digest in digests:
+            producers[digest].append(execution_id)
+
+    def traced(digest: str) -> TraceArtifact:
+        node = walk.artifact_node(digest, paths)
+        expanded = digest in walk.expanded
+        return TraceArtifact(
+            digest=digest,
+            type=node.type,
+            size=node.size,
+            paths=node.paths,
+            hop=walk.hops[digest],
+            is_source=(digest not in walk.linked) if expanded else None,
+            produced_by=sorted(producers[digest]),
+        )
+
+    artifacts = sorted((traced(d) for d in walk.artifacts), key=lambda a: (a.hop, a.digest))
+    executions = sorted(
+        (
+            TraceExecution(execution=e, hop=walk.hops[e.id], inputs=ins[e.id], outputs=outs[e.id])
+            for e in walk.full.values()
+        ),
+        key=lambda t: (t.hop, t.execution.started_at, t.execution.id),
+    )
+    return Trace(
+        artifact=artifacts[0],
+        producers=artifacts[0].produced_by,
+        executions=executions,
+        artifacts=artifacts[1:],
+        sources=[a.digest for a in artifacts if a.is_source],
+        depth=depth,
+        limit=limit,
+        truncated=walk.reason is not None,
+        truncated_reason=walk.reason,
+        depth_reached=max(walk.hops.values()),
+    )
+
+
+class ImpactGroup(Record):
+    pipeline: str
+    stage: str
+    executions: list[ExecutionNode]  # oldest first
+    outputs: list[str]  # digests these executions wrote (in this graph)
+
+
+class Impact(Record):
+    """What an artifact fed: downstream executions by pipeline and stage, and end models.
+
+    An end model is a model downstream of the artifact from which no other model
+    downstream is derived: evaluating it (writing metrics) leaves it an end model,
+    fine-tuning it into another model does not. The start artifact is never one.
+    """
+
+    artifact: ArtifactNode
+    groups: list[ImpactGroup]  # by pipeline, then nearest stage first
+    artifacts: list[ArtifactNode]  # every artifact downstream (the start left out)
+    end_models: list[ArtifactNode]
+    execution_count: int
+    depth: int
+    limit: int
+    truncated: bool
+    truncated_reason: TruncatedReason | None
+    depth_reached: int
+
+
+def impact(
+    store: "Store",
+    artifact: str,
+    *,
+    depth: int = 100,
+    limit: int = 1000,
+    project_root: Path | None = None,
+) -> Impact:
+    """Everything downstream of ``artifact``: the executions that consumed it directly
+    or transitively, grouped by pipeline and stage, the artifacts they wrote, and the
+    models at the end."""
+    start, walk = _walk_from_artifact(
+        store,
+        artifact,
+        upstream=False,
+        depth=depth,
+        limit=limit,
+        project_root=project_root,
+        what="Impact",
+    )
+    paths = walk.paths()
+    nodes = {d: walk.artifact_node(d, paths) for d in walk.artifacts}
+    grouped: dict[tuple[str, str], list[ExecutionNode]] = defaultdict(list)
+    for execution_id in walk.executions:
+        node = walk.execution_node(execution_id)
+        grouped[(node.pipeline, node.stage)].append(node)
+    outputs: dict[str, set[str]] = defaultdict(set)
+    before: dict[str, set[str]] = defaultdict(set)  # node -> the nodes with an edge into it
+    for execution_id, digest, way, _ in walk.edges:
+        if way == EventDirection.OUTPUT:
+            outputs[execution_id].add(digest)
+            before[digest].add(execution_id)
+        else:
+            before[execution_id].add(digest)
+    models = [d for d, n in nodes.items() if n.type is ArtifactType.MODEL and d != start]
+    feeds_a_model: set[str] = set()  # nodes upstream of some model (in this graph)
+    queue = deque(p for m in models for p in before[m])
+    while queue:
+        node_key = queue.popleft()
+        if node_key not in feeds_a_model:
+            feeds_a_model.add(node_key)
+            queue.extend(before[node_key])
+    groups = [
+        ImpactGroup(
+            pipeline=pipeline,
+            stage=stage,
+            executions=sorted(members, key=lambda n: (n.started_at, n.id)),
+            outputs=sorted({d for n in members for d in outputs[n.id]}),
+        )
+        for (pipeline, stage), members in grouped.items()
+    ]
+    groups.sort(key=lambda g: (g.pipeline, min(n.hop or 0 for n in g.executions), g.stage))
+    downstream = sorted(
+        (n for d, n in nodes.items() if d != start), key=lambda n: (n.hop, n.digest)
+    )
+    return Impact(
+        artifact=nodes[start],
+        groups=groups,
+        artifacts=downstream,
+        end_models=[n for n in downstream if n.digest in models and n.digest not in feeds_a_model],
+        execution_count=len(walk.executions),
+        depth=depth,
+        limit=limit,
+        truncated=walk.reason is not None,
+        truncated_reason=walk.reason,
+        depth_reached=max(walk.hops.values()),
+    )
+
+
+__all__ = [
+    "ArtifactNode",
+    "Direction",
+    "ExecutionNode",
+    "Impact",
+    "ImpactGroup",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
+    "Trace",
+    "TraceArtifact",
+    "TraceExecution",
+    "View",
+    "build_graph",
+    "check_range",
+    "impact",
+    "lineage",
+    "resolve_node",
+    "trace",
+]
