@@ -15,25 +15,13 @@ against. ``change`` is ``same`` or ``changed`` when every run has the value,
 ``added`` when the baseline lacks it, ``removed`` when the baseline has it
 and some other run lacks it.
 
-Lineage divergence walks upstream from the runs in lock-step: their inputs
-are matched by path; where digests differ, the producing executions are
-compared; if those ran with the same stage, params, code and environment,
-the walk goes on to *their* inputs, one batched query per hop, until it
-finds producers that differ (the cause), a source artifact no recorded
-execution wrote, a path only some runs read, or producers that differ in
-nothing but their outputs (a stage that is not deterministic). It follows
-at most 8 branches at once for at most 100 hops and reports at most 10
-divergences, nearest first; a cycle in corrupt data ends a branch.
-
-``summary`` orders its sentences by what most likely explains a change:
-runs of different stages or a failed run, then metric changes (largest
-relative change first), lineage divergence, params, inputs, code,
-environment, step series and outputs.
+Where the runs' upstream lineage parts is found by the lock-step walk in
+``cmf_core.divergence``; the sentences of ``summary`` (and their order) are
+written by ``cmf_core.compare_text``.
 """
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
@@ -42,13 +30,11 @@ from cmf_core.errors import InvalidInputError
 from cmf_core.records import EventDetail, EventDirection, Execution, ExecutionStatus, Record
 
 if TYPE_CHECKING:
+    from cmf_core.divergence import Found
     from cmf_core.store import Store
     from cmf_core.store.history import SeriesStats
 
 MAX_RUNS = 20
-MAX_HOPS = 100
-MAX_TRAILS = 8  # upstream branches followed at once
-MAX_FOUND = 10  # divergences reported
 
 Change = Literal["same", "changed", "added", "removed"]
 DivergenceKind = Literal["settings", "source", "missing", "nondeterministic"]
@@ -140,7 +126,7 @@ class EnvironmentDiff(Record):
 
 
 class Divergence(Record):
-    """Where the runs' upstream lineage parts (see the module docstring for ``kind``)."""
+    """Where the runs' upstream lineage parts (see ``cmf_core.divergence`` for ``kind``)."""
 
     kind: DivergenceKind
     hops: int
@@ -171,6 +157,10 @@ class Comparison(Record):
 
 def compare_runs(store: "Store", ids: Sequence[str]) -> Comparison:
     """Compare two or more executions (ids or unique prefixes); the first is the baseline."""
+    # Imported here, not at the top: both modules import from this one.
+    from cmf_core.compare_text import describe_divergence, summarize
+    from cmf_core.divergence import Walk
+
     if isinstance(ids, str) or len(ids) < 2 or len(ids) > MAX_RUNS:
         raise InvalidInputError(
             f"Compare needs 2 to {MAX_RUNS} executions (ids or unique prefixes), "
@@ -185,7 +175,7 @@ def compare_runs(store: "Store", ids: Sequence[str]) -> Comparison:
     finals = store.final_metrics(seen)
     stats = store.series_stats(seen)
     environments = store.get_artifacts(r.environment_digest for r in runs if r.environment_digest)
-    walk = _Walk(store, runs, events)
+    walk = Walk(store, runs, events)
     found = walk.run()
     labels = _labels([*seen, *walk.producer_ids()])
     refs = [_ref(r, labels) for r in runs]
@@ -198,10 +188,12 @@ def compare_runs(store: "Store", ids: Sequence[str]) -> Comparison:
         outputs=_paths(runs, events, EventDirection.OUTPUT),
         code=_code(runs),
         environment=_environment(runs, {d: a.properties for d, a in environments.items()}),
-        divergence=[_divergence(runs, item, labels) for item in found],
+        divergence=[
+            _divergence(item, labels, describe_divergence(runs, item, labels)) for item in found
+        ],
         summary=[],
     )
-    return comparison.model_copy(update={"summary": _summary(comparison)})
+    return comparison.model_copy(update={"summary": summarize(comparison)})
 
 
 # -- the parts of a comparison ---------------------------------------------------------------
@@ -387,144 +379,7 @@ def _platform(document: dict[str, Any] | None) -> str | None:
     return " ".join(words) or None
 
 
-# -- lineage divergence ----------------------------------------------------------------------
-
-
-@dataclass
-class Step:
-    """One differing path on the way up: the digests each run's side had, and who wrote them."""
-
-    path: str
-    digests: list[str | None]
-    producers: list[Execution | None] = field(default_factory=list)
-
-
-@dataclass
-class Found:
-    kind: DivergenceKind
-    steps: list[Step]
-    reasons: list[str]
-
-
-@dataclass
-class _Trail:
-    runs: list[Execution]
-    steps: list[Step]
-
-
-class _Walk:
-    """The lock-step upstream walk (module docstring): per hop, one query for the inputs of
-    every execution on every trail and one for the producers of every differing digest."""
-
-    def __init__(
-        self, store: "Store", runs: Sequence[Execution], events: dict[str, list[EventDetail]]
-    ) -> None:
-        self.store = store
-        self.trails = [_Trail(list(runs), [])]
-        self.inputs = {
-            r.id: {e.path: e.artifact.digest for e in events[r.id] if e.direction.value == "input"}
-            for r in runs
-        }
-        self.found: list[Found] = []
-        self.visited: set[tuple[str, ...]] = {tuple(r.id for r in runs)}
-
-    def producer_ids(self) -> list[str]:
-        return [p.id for f in self.found for s in f.steps for p in s.producers if p is not None]
-
-    def run(self) -> list[Found]:
-        for hop in range(MAX_HOPS):
-            if not self.trails:
-                break
-            if hop:
-                wanted = sorted({r.id for t in self.trails for r in t.runs} - set(self.inputs))
-                self.inputs.update(self.store.input_digests(wanted))
-            pending: list[tuple[_Trail, Step]] = []
-            for trail in self.trails:
-                pending.extend((trail, step) for step in self._differing(trail))
-            pending = pending[: max(0, MAX_FOUND - len(self.found))]
-            digests = {d for _, step in pending for d in step.digests if d is not None}
-            made = self.store.producers(digests)
-            self.trails = []
-            for trail, step in pending:
-                self._follow(trail, step, made)
-        return self.found[:MAX_FOUND]
-
-    def _differing(self, trail: _Trail) -> list[Step]:
-        maps = [self.inputs.get(r.id, {}) for r in trail.runs]
-        steps = []
-        for path in sorted({p for m in maps for p in m}):
-            digests = [m.get(path) for m in maps]
-            if len(set(digests)) > 1:
-                steps.append(Step(path, digests))
-        if not steps and trail.steps:  # same settings, same inputs, different outputs
-            self.found.append(Found("nondeterministic", trail.steps, []))
-        missing = [s for s in steps if None in s.digests]
-        for step in missing:
-            self.found.append(Found("missing", [*trail.steps, step], []))
-        return [s for s in steps if None not in s.digests]
-
-    def _follow(self, trail: _Trail, step: Step, made: dict[str, list[Execution]]) -> None:
-        step.producers = [
-            _producer(made.get(d or "", []), consumer)
-            for d, consumer in zip(step.digests, trail.runs, strict=True)
-        ]
-        steps = [*trail.steps, step]
-        if any(p is None for p in step.producers):
-            self.found.append(Found("source", steps, []))
-            return
-        producers = [p for p in step.producers if p is not None]
-        reasons = settings_differ(producers)
-        if reasons:
-            self.found.append(Found("settings", steps, reasons))
-            return
-        key = tuple(p.id for p in producers)
-        if key in self.visited or len(self.trails) >= MAX_TRAILS:
-            return  # a cycle in corrupt data, or enough branches followed
-        self.visited.add(key)
-        self.trails.append(_Trail(producers, steps))
-
-
-def _producer(candidates: Sequence[Execution], consumer: Execution) -> Execution | None:
-    """The writer the consumer most likely read: the latest that started before it did."""
-    others = [c for c in candidates if c.id != consumer.id]
-    before = [c for c in others if c.started_at <= consumer.started_at]
-    chosen = (before or others)[-1:] if others else []
-    return chosen[0] if chosen else None
-
-
-def settings_differ(runs: Sequence[Execution]) -> list[str]:
-    """Why these executions would write different bytes from the same inputs, if they would."""
-    reasons = []
-    stages = [f"{r.pipeline}/{r.stage}" for r in runs]
-    if len(set(stages)) > 1:
-        reasons.append("stages differ (" + " vs ".join(stages) + ")")
-    names = sorted({n for r in runs for n in r.params})
-    params = [
-        n
-        for n in names
-        if change_of([r.params.get(n) for r in runs], [n in r.params for r in runs]) != "same"
-    ]
-    if params:
-        reasons.append("params differ in " + ", ".join(params))
-    commits = [r.git_commit_start for r in runs]
-    if len(set(commits)) > 1:
-        reasons.append(
-            "code differs (" + " vs ".join((c or "no commit")[:7] for c in commits) + ")"
-        )
-    elif len({r.git_diff_digest for r in runs}) > 1:
-        reasons.append("uncommitted changes differ")
-    if len({r.environment_digest for r in runs}) > 1:
-        reasons.append("environments differ")
-    return reasons
-
-
-# -- sentences -------------------------------------------------------------------------------
-
-MAX_SENTENCES = 30
-MAX_PACKAGE_SENTENCES = 8
-
-
-def _divergence(runs: Sequence[Execution], found: Found, labels: dict[str, str]) -> Divergence:
+def _divergence(found: "Found", labels: dict[str, str], sentence: str) -> Divergence:
     last = found.steps[-1]
     return Divergence(
         kind=found.kind,
@@ -534,275 +389,5 @@ def _divergence(runs: Sequence[Execution], found: Found, labels: dict[str, str])
         digests=last.digests,
         producers=[None if p is None else _ref(p, labels) for p in last.producers],
         reasons=found.reasons,
-        sentence=_divergence_sentence(runs, found, labels),
+        sentence=sentence,
     )
-
-
-def _divergence_sentence(runs: Sequence[Execution], found: Found, labels: dict[str, str]) -> str:
-    consumer = _one({r.stage for r in runs}, "the runs'")
-    parts = [f"{consumer} inputs differ:"]
-    readers: Sequence[Execution] = runs
-    for i, step in enumerate(found.steps):
-        if None in step.digests:  # a path only some of the readers read
-            having = [labels[r.id] for r, x in zip(readers, step.digests, strict=True) if x]
-            parts.append(
-                f"{step.path} is read only by {_runs(having)}"
-                if i == 0
-                else f"of which only {_runs(having)} read {step.path}"
-            )
-            break
-        parts.append(f"{'' if i == 0 else 'which read '}{step.path} {_versus(step.digests)}")
-        if any(p is None for p in step.producers):
-            parts.append(_sources(readers, step, labels))
-            break
-        producers = [p for p in step.producers if p is not None]
-        stage = _one({p.stage for p in producers}, "")
-        text = (
-            f"produced by {stage + ' ' if stage else ''}{_runs([labels[p.id] for p in producers])}"
-        )
-        if i < len(found.steps) - 1:
-            text += " with the same params, code and environment"
-        elif found.kind == "settings":
-            text += " whose " + " and ".join(found.reasons)
-        else:
-            text += (
-                ", which had the same inputs, params, code and environment: "
-                f"{producers[0].stage} is not deterministic"
-            )
-        parts.append(text)
-        readers = producers
-    return parts[0] + " " + ", ".join(parts[1:])
-
-
-def _sources(runs: Sequence[Execution], step: Step, labels: dict[str, str]) -> str:
-    if all(p is None for p in step.producers):
-        return "which no recorded execution wrote: it changed at its source"
-    sides = []
-    for run, producer in zip(runs, step.producers, strict=True):
-        by = (
-            "no recorded execution"
-            if producer is None
-            else f"{producer.stage} run {labels[producer.id]}"
-        )
-        sides.append(f"by {by} on {labels[run.id]}'s side")
-    return "written " + " and ".join(sides)
-
-
-def _one(values: set[str], otherwise: str) -> str:
-    return next(iter(values)) if len(values) == 1 else otherwise
-
-
-def _runs(labels: Sequence[str]) -> str:
-    unique = list(dict.fromkeys(labels))
-    if len(unique) == 1:
-        return f"run {unique[0]}"
-    return f"runs {', '.join(unique[:-1])} and {unique[-1]}"
-
-
-def _short(digest: str | None) -> str:
-    if digest is None:
-        return "(none)"
-    algorithm, _, value = digest.partition(":")
-    return f"{algorithm}:{value[:8]}…" if len(value) > 8 else digest
-
-
-def _versus(digests: Sequence[str | None]) -> str:
-    return " vs ".join(_short(d) for d in digests)
-
-
-def _numbers(values: Sequence[float | None]) -> list[str]:
-    """Values in as few digits as keep different values apart (0.93 and 0.9300001 stay apart)."""
-    known = [v for v in values if v is not None]
-    for digits in range(3, 13):
-        shown = {v: f"{v:.{digits}g}" for v in known}
-        if len(set(shown.values())) == len({v for v in known if not math.isnan(v)}) + any(
-            math.isnan(v) for v in known
-        ):
-            break
-    return ["none" if v is None else "NaN" if math.isnan(v) else shown[v] for v in values]
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, str) and value and value.strip() == value and " " not in value:
-        return value
-    import json
-
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _chain(shown: Sequence[str]) -> str:
-    return " → ".join(shown)
-
-
-def _presence(what: str, present: Sequence[bool], labels: Sequence[str], value: str = "") -> str:
-    if not present[0]:
-        having = [label for label, p in zip(labels, present, strict=True) if p]
-        return f"{what} only in {_runs(having)}{value}"
-    lacking = [label for label, p in zip(labels, present, strict=True) if not p]
-    return f"{what} missing in {_runs(lacking)}{value}"
-
-
-def _metric_sentence(diff: MetricDiff, labels: Sequence[str]) -> str:
-    shown = _numbers(diff.values)
-    if diff.change != "changed":
-        present = [v is not None for v in diff.values]
-        values = ", ".join(s for s, p in zip(shown, present, strict=True) if p)
-        return _presence(f"metric {diff.name}", present, labels, f" ({values})")
-    base = diff.values[0]
-    assert base is not None
-    if len(diff.values) == 2:
-        other = diff.values[1]
-        assert other is not None
-        verb = (
-            "changed"
-            if math.isnan(base) or math.isnan(other)
-            else "rose"
-            if other > base
-            else "fell"
-        )
-        return f"{diff.name} {verb} {_chain(shown)}{_percent([diff.ratios[1]])}"
-    return f"{diff.name} changed {_chain(shown)}{_percent(diff.ratios[1:])}"
-
-
-def _percent(ratios: Sequence[float | None]) -> str:
-    parts = []
-    for ratio in ratios:
-        if ratio is None or math.isnan(ratio) or math.isinf(ratio):
-            return ""
-        change = (ratio - 1) * 100
-        text = f"{abs(change):.1f}" if abs(change) >= 1 else f"{abs(change):.2g}"
-        parts.append(f"{'−' if change < 0 else '+'}{text} %")
-    return f" ({', '.join(parts)})"
-
-
-def _metric_weight(diff: MetricDiff) -> float:
-    """How much a metric moved, for ordering: NaN and missing first, then relative change."""
-    if diff.change != "changed" or any(v is not None and math.isnan(v) for v in diff.values):
-        return math.inf
-    return max(abs(r - 1) if r is not None else math.inf for r in diff.ratios)
-
-
-def _summary(c: Comparison) -> list[str]:
-    labels = [r.label for r in c.executions]
-    said: list[str] = []
-    where = {f"{r.pipeline}/{r.stage}" for r in c.executions}
-    if len(where) > 1:
-        said.append(
-            "the runs are of different stages: "
-            + " vs ".join(f"{r.pipeline}/{r.stage}" for r in c.executions)
-        )
-    for run in c.executions:
-        if run.status is ExecutionStatus.FAILED:
-            said.append(f"run {run.label} failed" + (f": {run.error}" if run.error else ""))
-        elif run.status is ExecutionStatus.RUNNING:
-            said.append(f"run {run.label} is still running (or was killed before it ended)")
-    changed = sorted((m for m in c.metrics if m.change != "same"), key=_metric_weight, reverse=True)
-    said.extend(_metric_sentence(m, labels) for m in changed)
-    said.extend(d.sentence for d in c.divergence)
-    said.extend(
-        f"{p.name} changed {_chain([_value(v) for v in p.values])}"
-        for p in c.params
-        if p.change == "changed"
-    )
-    for p in c.params:
-        if p.change in ("added", "removed"):
-            value = next(_value(v) for v in p.values if v is not None)
-            present = [v is not None for v in p.values]
-            said.append(_presence(f"param {p.name}", present, labels, f" ({value})"))
-    explained = {d.trail[0] for d in c.divergence}
-    said.extend(_path_sentences("input", c.inputs, labels, skip=explained))
-    said.extend(_code_sentences(c.code, labels))
-    said.extend(_environment_sentences(c.environment, labels))
-    for s in c.series:
-        if s.change == "changed":
-            said.append(_series_sentence(s, labels))
-        elif s.change != "same":
-            said.append(
-                _presence(f"step series {s.name}", [x is not None for x in s.summaries], labels)
-            )
-    outputs = [o.path for o in c.outputs if o.change != "same"]
-    if outputs:
-        said.append("outputs differ: " + ", ".join(outputs))
-    if not said:
-        return ["No differences in params, metrics, inputs, outputs, code or environment."]
-    if len(said) > MAX_SENTENCES:
-        more = len(said) - MAX_SENTENCES + 1
-        said = [*said[: MAX_SENTENCES - 1], f"… and {more} more differences in the record"]
-    return said
-
-
-def _path_sentences(
-    what: str, diffs: Sequence[PathDiff], labels: Sequence[str], *, skip: set[str]
-) -> list[str]:
-    said = []
-    for d in diffs:
-        if d.change == "same" or d.path in skip:
-            continue
-        if d.change == "changed":
-            said.append(f"{what} {d.path} changed ({_chain([_short(x) for x in d.digests])})")
-        else:
-            said.append(_presence(f"{what} {d.path}", [x is not None for x in d.digests], labels))
-    return said
-
-
-def _code_sentences(code: CodeDiff, labels: Sequence[str]) -> list[str]:
-    said = []
-    if len(set(code.commits)) > 1:
-        said.append("code changed: commit " + _chain([(c or "none")[:10] for c in code.commits]))
-    if len(set(code.branches)) > 1:
-        said.append("branch " + _chain([b or "none" for b in code.branches]))
-    if len(set(code.dirty)) > 1 or len(set(code.diff_digests)) > 1:
-        for label, dirty, diff in zip(labels, code.dirty, code.diff_digests, strict=True):
-            if dirty:
-                said.append(f"run {label} ran with uncommitted changes (diff {_short(diff)})")
-    return said
-
-
-def _environment_sentences(env: EnvironmentDiff, labels: Sequence[str]) -> list[str]:
-    if not env.changed:
-        return []
-    said = []
-    if len(set(env.python)) > 1:
-        said.append("python " + _chain([v or "unknown" for v in env.python]))
-    if len(set(env.platforms)) > 1:
-        said.append("platform " + _chain([v or "unknown" for v in env.platforms]))
-    for p in env.packages[:MAX_PACKAGE_SENTENCES]:
-        if p.change == "changed":
-            said.append(f"{p.name} {_chain([v or 'none' for v in p.versions])}")
-        else:
-            version = next(v for v in p.versions if v is not None)
-            said.append(
-                _presence(
-                    f"package {p.name}",
-                    [v is not None for v in p.versions],
-                    labels,
-                    f" ({version})",
-                )
-            )
-    if len(env.packages) > MAX_PACKAGE_SENTENCES:
-        said.append(f"and {len(env.packages) - MAX_PACKAGE_SENTENCES} more package changes")
-    if not said:
-        unknown = [label for label, d in zip(labels, env.digests, strict=True) if d is None]
-        said.append(
-            f"no environment recorded for {_runs(unknown)}"
-            if unknown
-            else "environments differ ("
-            + _versus(env.digests)
-            + "), but their documents are not in the store"
-        )
-    return said
-
-
-def _series_sentence(diff: SeriesDiff, labels: Sequence[str]) -> str:
-    present = [s for s in diff.summaries if s is not None]
-    lows = _numbers([s.min for s in present])
-    text = (
-        f"{diff.name} series: last {_chain(_numbers([s.last for s in present]))}, "
-        f"min {_chain([f'{v} (step {s.min_step})' for v, s in zip(lows, present, strict=True)])}"
-    )
-    if len({s.count for s in present}) > 1:
-        text += f", {_chain([str(s.count) for s in present])} steps"
-    with_nan = [label for label, s in zip(labels, diff.summaries, strict=True) if s and s.nan_count]
-    if with_nan:
-        text += f", NaN in {_runs(with_nan)}"
-    return text
