@@ -64,7 +64,10 @@ def test_the_get_started_example_runs_end_to_end(tmp_path: Path) -> None:
         assert re.search(rf"fraud-detection\s+{stage}\s+completed", listing), stage
     assert "Warning" not in result.stderr, result.stderr
     assert not re.search(r"completed .*\*\s*$", listing, flags=re.M)  # clean Git state
-    assert "model_type='LogisticRegression'" in result.stdout
+    traced = result.stdout.split("cmf trace models/model.json", 1)[1]
+    for stage in ("train", "featurize", "prepare"):
+        assert f"fraud-detection/{stage}" in traced
+    assert "raw sources" in traced and "data/raw/transactions.csv" in traced
 
 
 def test_the_readme_quickstart_names_only_real_methods() -> None:

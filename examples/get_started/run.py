@@ -1,5 +1,7 @@
 """Run the get-started pipeline end to end and print what cmf recorded.
 
+It ends by tracing the final model: which executions, code and data made it.
+
     python examples/get_started/run.py [WORKDIR]
 
 WORKDIR (default: examples/get_started/workdir) is made afresh as a cmf
@@ -45,7 +47,7 @@ def main() -> None:
     step(python, "train.py", PIPELINE)
     step(python, "evaluate.py", PIPELINE)
     step(cmf, "ls", "executions", "--pipeline", PIPELINE)
-    step(cmf, "show", "models/model.json")
+    step(cmf, "trace", "models/model.json")
 
 
 if __name__ == "__main__":
