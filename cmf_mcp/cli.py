@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cmf_mcp import cli_search
 from cmf_mcp.cli_support import open_store, print_json, settings, translate_errors
 
 LIST_KINDS = ("pipelines", "stages", "executions", "artifacts")
@@ -115,7 +116,10 @@ def run(
 @click.option("--stage", help="Only this stage (executions).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only executions in this state.")
 @click.option("--type", "type_", type=click.Choice(TYPES), help="Only artifacts of this type.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--where", metavar="FILTER", help=cli_search.WHERE_HELP)
+@click.option("--sort", metavar="[-]FIELD", help=cli_search.SORT_HELP)
+@click.option("--cursor", metavar="CURSOR", help="Continue a listing where its last page ended.")
+@click.option("--limit", default=50, show_default=True, help="Rows per page (1 to 1000).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 @translate_errors
@@ -126,31 +130,40 @@ def list_records(
     stage: str | None,
     status: str | None,
     type_: str | None,
+    where: str | None,
+    sort: str | None,
+    cursor: str | None,
     limit: int,
     as_json: bool,
 ) -> None:
-    """List pipelines, stages, executions or artifacts (newest first)."""
+    """List pipelines, stages, executions or artifacts (newest first).
+
+    Executions and artifacts take a --where filter, a --sort key and pages: when
+    more rows remain, the cursor of the next page is printed on stderr.
+
+    \b
+    cmf ls executions --where "metrics.accuracy >= 0.9 and params.lr < 0.01" \\
+        --sort -metrics.accuracy --limit 20
+    cmf ls artifacts --where 'path like "data/%"' --json
+    """
+    if kind in ("executions", "artifacts"):
+        filters: dict[str, Any] = (
+            {"pipeline": pipeline, "stage": stage, "status": status}
+            if kind == "executions"
+            else {"pipeline": pipeline, "type": type_}
+        )
+        paging = {"where": where, "sort": sort, "cursor": cursor}
+        cli_search.list_page(ctx, kind, limit=limit, as_json=as_json, **paging, **filters)
+        return
+    if where or sort or cursor:
+        raise click.UsageError("--where, --sort and --cursor apply to executions and artifacts.")
     from cmf_mcp import render
 
     with open_store(ctx) as store:
-        if kind == "pipelines":
-            rows: list[Any] = store.list_pipelines()
-        elif kind == "stages":
-            rows = store.list_stages(pipeline=pipeline)
-        elif kind == "executions":
-            from cmf_core.records import ExecutionStatus
-
-            rows = store.list_executions(
-                pipeline=pipeline,
-                stage=stage,
-                status=ExecutionStatus(status) if status else None,
-                limit=limit,
-            )
-        else:
-            rows = store.list_artifacts(type=type_, pipeline=pipeline, limit=limit)
+        rows: list[Any] = (
+            store.list_pipelines() if kind == "pipelines" else store.list_stages(pipeline=pipeline)
+        )
     if as_json:
-        if kind == "artifacts":
-            rows = [{**a.model_dump(mode="json"), "path": path} for a, path in rows]
         print_json(rows)
     else:
         render.table(kind, rows)

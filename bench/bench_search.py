@@ -1,0 +1,229 @@
+"""How long searches take on a large store: filters, sorting and cursor pages.
+
+What it measures, on the synthetic stores of ``bench/synthetic.py`` (1,000,000 and
+100,000 executions by default; generated once into ``bench/data/`` and reused). Each
+figure is one ``cmf_core.query.search_executions`` / ``search_artifacts`` call as a
+user makes it — parsing the filter, the SQL, building the page of records — with
+``limit=50`` (the first page) unless said otherwise:
+
+1. ``metric`` — ``metrics.accuracy >= 0.9``, newest first (the default sort).
+   **Target: median ≤ 50 ms on the 1M store (SQLite).** About 1 execution in 10
+   matches (train and evaluate runs have ``accuracy`` uniform in 0.6–0.98).
+2. Reported, no target: a rarer metric predicate (``>= 0.975``, ~1 in 200); a metric
+   and a param (``params.lr < 0.001``); a metric in one pipeline of 20 (``pipeline =
+   "synth-03"``); the second page of ``metric`` through its cursor; sorting by the
+   metric (``--sort -metrics.accuracy``); a metric predicate nothing matches
+   (``metrics.accuracy > 2``: the worst case, every execution is looked at); no
+   filter; artifacts of a type, and artifacts by path glob.
+3. ``--proposed-index``: the same on a copy of the SQLite store with the indexes
+   proposed for the schema (``PROPOSED_INDEXES``): ``metrics (name, value,
+   execution_id) WHERE step IS NULL`` to sort by a metric; ``artifacts (created_at)``
+   for the default artifact order; ``artifacts (type, created_at)`` in place of
+   ``artifacts (type)``. Not in the schema; this shows what they would buy. Copies
+   the store file (≈1.7 GB for 1M) into a temporary folder, deleted at exit; on
+   PostgreSQL, copies the database (``CREATE DATABASE … TEMPLATE``, which needs no
+   other session on it), adds the indexes, runs ``ANALYZE`` and drops the copy.
+4. The same on **PostgreSQL** when ``CMF_TEST_POSTGRES_URL`` names a server: the
+   synthetic store is generated into the database ``cmf_synthetic_n<N>_s0_p20`` (the
+   one ``bench_lineage.py`` and ``bench_compare.py`` use; kept and reused).
+
+Each figure: median, p90 and min of ``--repeats`` calls after 2 warm-up calls (fewer
+when a case takes over 10 s in all), on a store opened once, with the number of rows
+on the page. Prints one JSON object; ``--quick`` uses a 20,000-execution store in a
+temporary folder (deleted at exit), fewer repeats and no PostgreSQL.
+
+    /work/venv/bin/python bench/bench_search.py [--quick] [--sizes 1000000,100000]
+        [--repeats N] [--proposed-index]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import synthetic
+
+TARGET_MS = {"metric": 50.0}
+POSTGRES_ENV = "CMF_TEST_POSTGRES_URL"
+BUDGET_S = 10.0
+PROPOSED_INDEXES = (
+    "CREATE INDEX ix_metrics_name_value ON metrics (name, value, execution_id) WHERE step IS NULL",
+    "CREATE INDEX ix_artifacts_created ON artifacts (created_at)",
+    "DROP INDEX ix_artifacts_type",
+    "CREATE INDEX ix_artifacts_type_created ON artifacts (type, created_at)",
+)
+METRIC = "metrics.accuracy >= 0.9"
+EXECUTION_CASES: dict[str, dict[str, Any]] = {
+    "metric": {"where": METRIC},
+    "metric_rare": {"where": "metrics.accuracy >= 0.975"},
+    "metric_and_param": {"where": f"{METRIC} and params.lr < 0.001"},
+    "metric_in_pipeline": {"where": f'pipeline = "synth-03" and {METRIC}'},
+    "metric_sorted_by_metric": {"where": METRIC, "sort": "-metrics.accuracy"},
+    "metric_none_match": {"where": "metrics.accuracy > 2"},
+    "no_filter": {},
+}
+ARTIFACT_CASES: dict[str, dict[str, Any]] = {
+    "artifacts_of_type": {"type": "model"},
+    "artifacts_by_path_glob": {"path": "models/*"},
+}
+
+
+def timed(call: Callable[[], Any], repeats: int) -> dict[str, Any]:
+    spent = time.perf_counter()
+    for _ in range(2):
+        page = call()
+    times: list[float] = []
+    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - spent < BUDGET_S):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "median_ms": round(statistics.median(times), 3),
+        "p90_ms": round(times[max(int(len(times) * 0.9) - 1, 0)], 3),
+        "min_ms": round(times[0], 3),
+        "calls": len(times),
+        "rows": len(page.items),
+        "has_more": page.has_more,
+    }
+
+
+def measure(url: str, repeats: int) -> dict[str, Any]:
+    from cmf_core.query import search_artifacts, search_executions
+    from cmf_core.store import Store
+
+    with Store(url) as store:
+        figures: dict[str, Any] = {}
+        for name, options in EXECUTION_CASES.items():
+            figures[name] = timed(lambda o=options: search_executions(store, **o), repeats)
+        cursor = search_executions(store, METRIC).next_cursor
+        figures["metric_second_page"] = timed(
+            lambda: search_executions(store, METRIC, cursor=cursor), repeats
+        )
+        for name, options in ARTIFACT_CASES.items():
+            figures[name] = timed(lambda o=options: search_artifacts(store, **o), repeats)
+    figures["met"] = {name: figures[name]["median_ms"] <= ms for name, ms in TARGET_MS.items()}
+    return figures
+
+
+def with_proposed_index(url: str, scratch: Path, repeats: int) -> dict[str, Any]:
+    """The figures again on a copy of the SQLite store that has the proposed index."""
+    source = Path(url.removeprefix("sqlite:///"))
+    copy = scratch / "with-index.db"
+    shutil.copyfile(source, copy)
+    with sqlite3.connect(copy) as conn:
+        started = time.perf_counter()
+        for statement in PROPOSED_INDEXES:
+            conn.execute(statement)
+        seconds = time.perf_counter() - started
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    figures = measure(f"sqlite:///{copy}", repeats)
+    figures["indexes"] = {
+        "sql": PROPOSED_INDEXES,
+        "create_s": round(seconds, 2),
+        "file_growth_mb": round((copy.stat().st_size - source.stat().st_size) / 2**20, 1),
+    }
+    copy.unlink()
+    return figures
+
+
+def postgres_with_proposed_index(url: str, repeats: int) -> dict[str, Any]:
+    """The figures again on a copy of the PostgreSQL database with the proposed indexes."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    source = make_url(url)
+    admin = source.set(drivername="postgresql", database="postgres")
+    admin_dsn = admin.render_as_string(hide_password=False)
+    copy = f"{source.database}_search_index"
+    try:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{copy}"')
+            conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{source.database}"')
+    except psycopg.Error as exc:
+        return {"skipped": f"could not copy {source.database}: {exc}"}
+    try:
+        copy_url = source.set(database=copy)
+        dsn = copy_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            started = time.perf_counter()
+            for statement in PROPOSED_INDEXES:
+                conn.execute(statement)
+            seconds = time.perf_counter() - started
+            conn.execute("ANALYZE")
+        figures = measure(copy_url.render_as_string(hide_password=False), repeats)
+        figures["indexes"] = {"sql": PROPOSED_INDEXES, "create_s": round(seconds, 2)}
+        return figures
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
+def postgres_url(base: str, executions: int) -> str:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"cmf_synthetic_n{executions}_s0_p20"
+    admin = make_url(base).set(drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not found:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
+        hide_password=False
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--sizes", help="comma-separated store sizes (default 1000000,100000)")
+    parser.add_argument("--repeats", type=int, help="timed calls per figure")
+    parser.add_argument("--proposed-index", action="store_true", help="also measure the index")
+    args = parser.parse_args()
+    default = "20000" if args.quick else "1000000,100000"
+    sizes = [int(n) for n in (args.sizes or default).split(",")]
+    repeats = args.repeats or (5 if args.quick else 50)
+    base = None if args.quick else os.environ.get(POSTGRES_ENV)
+    report: dict[str, Any] = {
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "repeats": repeats,
+        "targets_ms": TARGET_MS,
+    }
+
+    def progress(done: int) -> None:
+        print(f"generating: {done:,} executions", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        for executions in sizes:
+            url = f"sqlite:///{Path(scratch) / 'quick.db'}" if args.quick else None
+            made = synthetic.ensure(url, executions=executions, progress=progress)
+            figures: dict[str, Any] = {"sqlite": measure(made.url, repeats)}
+            if args.proposed_index:
+                figures["sqlite_proposed_index"] = with_proposed_index(
+                    made.url, Path(scratch), repeats
+                )
+            if base:
+                pg = postgres_url(base, executions)
+                synthetic.ensure(pg, executions=executions, progress=progress)
+                figures["postgresql"] = measure(pg, repeats)
+                if args.proposed_index:
+                    figures["postgresql_proposed_index"] = postgres_with_proposed_index(pg, repeats)
+            else:
+                figures["postgresql"] = "skipped: --quick or no " + POSTGRES_ENV
+            report[f"executions_{executions}"] = figures
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
