@@ -223,9 +223,9 @@ def show_warning(
 
 def register_commands() -> None:
     """Add the query commands, each family kept in its own module."""
-    from cmf_mcp import cli_compare, cli_lineage, cli_search
+    from cmf_mcp import cli_compare, cli_lineage, cli_mcp, cli_search
 
-    for module in (cli_search, cli_lineage, cli_compare):
+    for module in (cli_search, cli_lineage, cli_compare, cli_mcp):
         module.register(cli)
 
 

@@ -1,0 +1,127 @@
+"""Which files a remote caller may have cmf read: the path policy of the MCP and HTTP surfaces.
+
+A training script may log any path its user can read. A caller on the other
+side of a protocol (an assistant over MCP, a client over HTTP) may not: it
+names paths, cmf reads and hashes them, so :func:`check_readable` confines
+those reads to a set of *roots* — the project root, and on a local connection
+the folders the client declares as its roots.
+
+A path is accepted when all of these hold:
+
+- it is a non-empty string without NUL bytes; a relative path is taken from
+  the first root (the project root), never from the server's working folder;
+- written out (``..`` collapsed, symlinks not yet followed) it lies inside a
+  root, so ``data/../../etc/passwd`` is refused before anything is touched;
+- with every symlink followed it still lies inside a root, so a link
+  ``data/x -> /etc`` is refused;
+- for a directory, no symlink anywhere under it points outside the roots
+  (hashing reads the target of a symlink to a file);
+- it exists.
+
+Messages never show where an escaping path or link leads, nor any absolute
+path outside the roots: only the path as the caller wrote it, when it was
+relative.
+"""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from cmf_core.errors import InvalidInputError, NotFoundError
+
+MAX_PATH_CHARS = 4096
+_SHOWN_CHARS = 200
+
+
+def check_readable(path: str, *, roots: Sequence[Path]) -> Path:
+    """The absolute path (symlinks kept) that ``path`` names, if the policy above allows it.
+
+    ``roots`` must not be empty; the first one anchors relative paths. Raises
+    :class:`InvalidInputError` for a refused path and :class:`NotFoundError`
+    for one that does not exist.
+    """
+    if not roots:
+        raise InvalidInputError("No folder is open for reading; start the server in a project.")
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidInputError(
+            "Give the path of a file or directory, relative to the project root (e.g. "
+            "'data/train.csv')."
+        )
+    if "\x00" in path or len(path) > MAX_PATH_CHARS:
+        raise InvalidInputError(
+            f"That path is not usable (a NUL byte, or over {MAX_PATH_CHARS} characters); "
+            "give a path relative to the project root."
+        )
+    shown = _shown(path)
+    anchors = [Path(os.path.normpath(os.path.abspath(root))) for root in roots]
+    given = Path(path)
+    absolute = Path(os.path.normpath(given if given.is_absolute() else anchors[0] / given))
+    if not _inside(absolute, anchors):
+        raise InvalidInputError(
+            f"{shown} is outside the project, so it cannot be read. Log files inside the "
+            "project root (relative paths start there); copy or move the file into the "
+            "project first if it lives elsewhere."
+        )
+    real_roots = [Path(os.path.realpath(root)) for root in anchors]
+    try:
+        real = Path(os.path.realpath(absolute))
+        exists = real.exists()
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"{shown} cannot be resolved: {_reason(exc)}.") from None
+    if not _inside(real, real_roots):
+        raise InvalidInputError(
+            f"{shown} is a symbolic link (or lies under one) that leads outside the project, "
+            "so it cannot be read. Log the file it points to from inside the project instead."
+        )
+    if not exists:
+        raise NotFoundError(
+            f"{shown} does not exist. Paths are relative to the project root; check the "
+            "spelling, or create the file before logging it."
+        )
+    if real.is_dir():
+        _check_links_under(real, real_roots, shown)
+    return absolute
+
+
+def _check_links_under(folder: Path, real_roots: list[Path], shown: str) -> None:
+    """Refuse a directory holding a symlink that leads outside ``real_roots``."""
+    pending = [str(folder)]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if entry.is_symlink():
+                        target = Path(os.path.realpath(entry.path))
+                        if not _inside(target, real_roots):
+                            inner = os.path.relpath(entry.path, folder)
+                            raise InvalidInputError(
+                                f"{shown} holds a symbolic link ({_shown(inner)}) that leads "
+                                "outside the project, so it cannot be read. Remove the link or "
+                                "log the folder's other contents separately."
+                            )
+                    elif entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+        except OSError as exc:
+            raise InvalidInputError(f"{shown} cannot be listed: {_reason(exc)}.") from None
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def _shown(path: str) -> str:
+    """The path as the caller wrote it, unless it is absolute (then it is not repeated)."""
+    if os.path.isabs(path) or path.startswith("~"):
+        return "The path given"
+    text = path if len(path) <= _SHOWN_CHARS else path[:_SHOWN_CHARS] + "…"
+    return repr(text)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return "it is not a valid path"
+
+
+__all__ = ["MAX_PATH_CHARS", "check_readable"]

@@ -1,0 +1,432 @@
+"""The MCP tools: the recording tools here, the read tools in :mod:`cmf_mcp.read_tools`.
+
+:class:`ServerState` is what the tools share (settings, the store and one
+``Cmf``, opened on first use so the server starts fast). :func:`tool_errors`
+turns every ``CmfError`` into a ``ToolError`` the model can act on, with no
+path outside the project and no store URL in it. Each tool body is one call
+into cmf_core.
+"""
+
+import os
+import re
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from urllib.parse import unquote, urlparse
+
+import anyio
+import anyio.to_thread
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, ListRootsResult, ToolAnnotations
+from pydantic import Field
+
+from cmf_core.errors import CmfError, CmfWarning
+from cmf_mcp import tool_output as out
+from cmf_mcp.schemas import (
+    CursorError,
+    EndedExecution,
+    ExecutionRef,
+    JsonMap,
+    LoggedArtifact,
+    LoggedMetrics,
+    Name,
+    StartedExecution,
+    short_digest,
+    short_id,
+)
+
+if TYPE_CHECKING:
+    from cmf_core.config import Settings
+    from cmf_core.store import Store
+    from cmf_core.tracking import Cmf
+
+READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+HEARTBEAT_S = 0.5
+CLI_HINTS = {
+    "`cmf ls executions` lists them": "search_executions or list_pipelines finds them",
+    "`cmf ls artifacts` lists them": "search_artifacts finds them (by path or type)",
+    "`cmf token list` shows the valid ones": "ask for a valid token",
+}
+T = TypeVar("T")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`,;()]+")
+
+
+class ServerState:
+    """Settings, the store and one ``Cmf`` shared by the tools; the store opens on first use."""
+
+    def __init__(
+        self,
+        settings: "Settings",
+        *,
+        read_only: bool = False,
+        capture_git: bool = True,
+        capture_environment: bool = True,
+        trust_client_roots: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.project_root = settings.project_root
+        self.read_only = read_only
+        self.capture_git = capture_git
+        self.capture_environment = capture_environment
+        self.trust_client_roots = trust_client_roots
+        self.notes: list[str] = []
+        self._lock = threading.Lock()
+        self._store: Store | None = None
+        self._cmf: Cmf | None = None
+
+    @property
+    def store(self) -> "Store":
+        with self._lock:
+            if self._store is None:
+                from cmf_core.config import prepare_default_store
+                from cmf_core.store import Store
+
+                prepare_default_store(self.settings)
+                self._store = Store(self.settings.store_url)
+            return self._store
+
+    @property
+    def cmf(self) -> "Cmf":
+        store = self.store
+        with self._lock:
+            if self._cmf is None:
+                from cmf_core.git import find_work_tree
+                from cmf_core.tracking import Cmf
+
+                git = self.capture_git and find_work_tree(self.project_root) is not None
+                if self.capture_git and not git:
+                    self.notes.append(
+                        "The project is not in a Git repository, so runs are recorded without "
+                        "their code version; `git init` and a commit would record it."
+                    )
+                self._cmf = Cmf(
+                    store=store,
+                    project_root=self.project_root,
+                    site=self.settings.site,
+                    capture_git=git,
+                    capture_environment=self.capture_environment,
+                )
+            return self._cmf
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+            self._store, self._cmf = None, None
+
+    def redact(self, message: str) -> str:
+        """The message with the store URL and every absolute path outside the project removed."""
+        for cli, tool in CLI_HINTS.items():
+            message = message.replace(cli, tool)
+        if self._store is not None:
+            message = message.replace(self._store.display_url, "the store")
+        message = message.replace(self.settings.store_url, "the store")
+        root = str(self.project_root)
+        message = message.replace(root + os.sep, "").replace(root, ".")
+        return _ABSOLUTE_PATH.sub("<a path outside the project>", message)
+
+
+@contextmanager
+def tool_errors(state: ServerState, hint: str = "") -> Iterator[None]:
+    """Raise every ``CmfError`` (and a bad cursor) as a ``ToolError`` the model can act on."""
+    try:
+        yield
+    except CmfError as exc:
+        raise ToolError(state.redact(str(exc)) + (f" {hint}" if hint else "")) from None
+    except CursorError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def require_write() -> None:
+    """Refuse a recording call made with a read-only bearer token (HTTP only)."""
+    token = get_access_token()
+    if token is not None and "write" not in token.scopes:
+        raise ToolError(
+            f"Token {token.client_id!r} may only read; recording runs needs a token with scope "
+            "'write' (`cmf token create --name NAME --scope write`)."
+        )
+
+
+def register_tools(server: MCPServer[Any], state: ServerState) -> None:
+    from cmf_mcp.read_tools import register_read_tools
+
+    if not state.read_only:
+        register_recording(server, state)
+    register_read_tools(server, state)
+
+
+# -- recording -----------------------------------------------------------------------------
+
+
+def register_recording(server: MCPServer[Any], state: ServerState) -> None:
+    async def declared_roots(path: str, ctx: Context) -> ListRoots | None:
+        """Ask the client for its roots only for a path outside the project, on a local server."""
+        inside = not os.path.isabs(path) and ".." not in Path(path).parts
+        caps = ctx.client_capabilities
+        if inside or not state.trust_client_roots or caps is None or caps.roots is None:
+            return None
+        return ListRoots()
+
+    @server.tool(
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=False,
+        )
+    )
+    def start_execution(
+        pipeline: Annotated[Name, Field(description="Pipeline name, e.g. 'fraud-detection'.")],
+        stage: Annotated[Name, Field(description="Stage name within it, e.g. 'train'.")],
+        params: Annotated[
+            JsonMap | None, Field(description="Parameters of this run, e.g. {'lr': 0.01}.")
+        ] = None,
+        properties: Annotated[
+            JsonMap | None, Field(description="Free-form notes or tags, e.g. {'why': 'baseline'}.")
+        ] = None,
+        command: Annotated[
+            str | None,
+            Field(max_length=10_000, description="The command the run executes, for reproduce."),
+        ] = None,
+    ) -> Annotated[CallToolResult, StartedExecution]:
+        """Record the start of a run (an execution) of a pipeline stage, BEFORE doing the work.
+
+        Use it when you are about to run a step whose data, parameters and results should be
+        tracked (training, preprocessing, evaluation). Returns the execution id. Then call
+        log_artifact for each input (event='input'), do the work, call log_artifact for each
+        output (event='output') and log_metrics for its results, and finish with end_execution.
+        Pipelines and stages are created on first use.
+        """
+        require_write()
+        with tool_errors(state):
+            run = state.cmf.start_execution(
+                stage,
+                pipeline=pipeline,
+                params=params,
+                properties=properties,
+                command=command or "",
+            )
+            git = run.execution.git_commit_start
+        started = StartedExecution(
+            execution_id=run.id,
+            short_id=short_id(run.id),
+            pipeline=pipeline,
+            stage=stage,
+            status="running",
+            git_commit=git,
+            notes=list(state.notes),
+        )
+        text = (
+            f"Started execution {run.id} ({pipeline}/{stage}, running"
+            + (f", git {git[:10]}" if git else "")
+            + ").\n"
+            + "".join(f"note: {n}\n" for n in state.notes)
+            + "next: log_artifact(execution_id, path, event='input') for each input; after the "
+            "work, log_artifact(..., event='output') and log_metrics; then end_execution."
+        )
+        return out.result(started, text)
+
+    @server.tool(
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
+        )
+    )
+    async def log_artifact(
+        execution_id: ExecutionRef,
+        path: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=4_096,
+                description="File or directory to hash and record, relative to the project root "
+                "('data/train.csv', 'models/'). Only paths inside the project can be read.",
+            ),
+        ],
+        event: Annotated[
+            Literal["input", "output"],
+            Field(description="'input' if the run read it, 'output' if the run wrote it."),
+        ],
+        roots: Annotated[ListRootsResult | None, Resolve(declared_roots)],
+        ctx: Context,
+        type: Annotated[
+            Literal["dataset", "model", "metrics", "step_metrics", "dataslice", "label", "other"]
+            | None,
+            Field(description="Artifact type; default 'dataset' for inputs, 'other' for outputs."),
+        ] = None,
+        properties: Annotated[
+            JsonMap | None, Field(description="Free-form facts about it, e.g. {'rows': 1200}.")
+        ] = None,
+    ) -> Annotated[CallToolResult, LoggedArtifact]:
+        """Hash a file or directory and record it as an input or output of a running execution.
+
+        execution_id is what start_execution returned (a unique prefix works). The bytes are
+        identified by their content digest ('md5:…', DVC-compatible), so the same data logged
+        by two runs joins their lineage. Large directories take a while; progress is reported.
+        Returns the digest; get_artifact(digest) shows who produced and used it.
+        """
+        require_write()
+        kind = type or ("dataset" if event == "input" else "other")
+        allowed = [state.project_root, *_root_paths(roots)]
+
+        def record() -> tuple[str, str, Any]:
+            from cmf_core.paths import check_readable
+
+            with tool_errors(state):
+                readable = check_readable(path, roots=allowed)
+                run = state.cmf.attach(execution_id)
+                if readable.is_relative_to(state.project_root):
+                    logged = run.log_artifact(
+                        readable, type=kind, event=event, properties=properties
+                    )
+                    return run.id, state.cmf.resolve_path(readable)[1], logged
+                with warnings.catch_warnings():  # recorded as an absolute path, as intended
+                    warnings.simplefilter("ignore", CmfWarning)
+                    logged = run.log_artifact(
+                        readable, type=kind, event=event, properties=properties
+                    )
+                return run.id, "(a path in a client root)", logged
+
+        run_id, recorded, artifact = await _with_heartbeat(ctx, record, f"hashing {path}")
+        logged = LoggedArtifact(
+            execution_id=run_id,
+            digest=artifact.digest,
+            short_digest=short_digest(artifact.digest),
+            event=event,
+            type=artifact.type.value,
+            path=recorded,
+            size=artifact.size,
+            nfiles=artifact.nfiles,
+        )
+        text = (
+            f"Logged {recorded} as {event} ({artifact.type.value}, {out.size(artifact.size)}) of "
+            f"execution {short_id(run_id)}: {artifact.digest}"
+        )
+        return out.result(logged, text)
+
+    @server.tool(
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
+        )
+    )
+    def log_metrics(
+        execution_id: ExecutionRef,
+        metrics: Annotated[
+            dict[Name, float],
+            Field(
+                min_length=1,
+                max_length=1_000,
+                description="name -> number, e.g. {'accuracy': 0.93}.",
+            ),
+        ],
+        step: Annotated[
+            int | None,
+            Field(
+                ge=0,
+                le=2**62,
+                description="Omit for final results; give the step (epoch) "
+                "for one point of a series such as loss per epoch.",
+            ),
+        ] = None,
+    ) -> Annotated[CallToolResult, LoggedMetrics]:
+        """Record metrics of a running execution: final results, or one step of series.
+
+        Re-sending an equal value is harmless; a different value for the same name (and step)
+        is refused, since recorded history never changes. metric_history reads a series back.
+        """
+        require_write()
+        with tool_errors(state):
+            run = state.cmf.attach(execution_id)
+            run.log_metrics(metrics, step=step)
+            run.flush()
+        logged = LoggedMetrics(
+            execution_id=run.id, count=len(metrics), names=list(metrics)[:50], step=step
+        )
+        at = "" if step is None else f" at step {step}"
+        return out.result(
+            logged, f"Logged {len(metrics)} metric(s){at} for execution {short_id(run.id)}."
+        )
+
+    @server.tool(
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=False,
+        )
+    )
+    def end_execution(
+        execution_id: ExecutionRef,
+        status: Annotated[
+            Literal["completed", "failed"],
+            Field(description="'completed' (default) or 'failed' when the work did not succeed."),
+        ] = "completed",
+        error: Annotated[
+            str | None,
+            Field(max_length=10_000, description="For a failed run: what went wrong."),
+        ] = None,
+    ) -> Annotated[CallToolResult, EndedExecution]:
+        """Mark a running execution ended, after its outputs and metrics are logged.
+
+        An ended execution is immutable: start a new one to record more. Afterwards,
+        get_execution shows what was recorded.
+        """
+        require_write()
+        with tool_errors(state):
+            run = state.cmf.attach(execution_id)
+            run.end(status, error=error)
+            summary = out.execution_summary(run.execution, "concise")
+        ended = EndedExecution(execution=summary)
+        return out.result(ended, "Ended " + "\n".join(out.summary_lines(summary)))
+
+
+def _root_paths(roots: ListRootsResult | None) -> list[Path]:
+    if roots is None:
+        return []
+    paths = []
+    for root in roots.roots:
+        uri = urlparse(str(root.uri))
+        if uri.scheme == "file" and uri.path:
+            paths.append(Path(unquote(uri.path)))
+    return paths
+
+
+async def _with_heartbeat(ctx: Context, work: Callable[[], T], message: str) -> T:
+    """Run ``work`` in a thread, sending a progress notification every half second meanwhile."""
+    done = anyio.Event()
+    outcome: list[T] = []
+
+    async def beat() -> None:
+        elapsed = 0.0
+        while not done.is_set():
+            with anyio.move_on_after(HEARTBEAT_S):
+                await done.wait()
+            if not done.is_set():
+                elapsed += HEARTBEAT_S
+                await ctx.report_progress(elapsed, None, f"{message}: {elapsed:.1f} s")
+
+    async def run() -> None:
+        try:
+            outcome.append(await anyio.to_thread.run_sync(work))
+        finally:
+            done.set()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(beat)
+            group.start_soon(run)
+    except ExceptionGroup as group_error:  # one task failed: raise its error unwrapped
+        raise group_error.exceptions[0] from None
+    return outcome[0]
