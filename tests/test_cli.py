@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from cmf_core import Cmf
 from cmf_core.records import ExecutionStatus
 from cmf_core.store import Store
+from cmf_core.store.schema import HEAD_REVISION
 from cmf_mcp.cli import cli
 
 CMF = str(Path(sys.executable).parent / "cmf")
@@ -103,9 +104,9 @@ def test_a_bad_store_url_is_one_clean_error_line(project: Path) -> None:
 
 def test_db_upgrade_reports_the_schema(project: Path) -> None:
     code, out, _ = invoke("db", "upgrade")
-    assert code == 0 and "upgraded from schema none to 0002" in out
+    assert code == 0 and f"upgraded from schema none to {HEAD_REVISION}" in out
     code, out, _ = invoke("db", "upgrade")
-    assert "up to date (schema 0002)" in out
+    assert f"up to date (schema {HEAD_REVISION})" in out
 
 
 def run_cmf(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -43,8 +43,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0002"
-REVISIONS = ("0001", "0002")
+HEAD_REVISION = "0003"
+REVISIONS = ("0001", "0002", "0003")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -126,7 +126,9 @@ artifacts = Table(
     Column("nfiles", Integer),
     Column("properties", JSONDict, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Index("ix_artifacts_type", "type"),
+    # Listing and searching artifacts newest first, overall and by type.
+    Index("ix_artifacts_type_created", "type", "created_at"),
+    Index("ix_artifacts_created", "created_at"),
 )
 
 events = Table(
@@ -165,6 +167,15 @@ metrics = Table(
         "execution_id",
         "name",
         unique=True,
+        sqlite_where=text("step IS NULL"),
+        postgresql_where=text("step IS NULL"),
+    ),
+    # Sorting and filtering executions by a final metric (metrics.accuracy >= 0.9).
+    Index(
+        "ix_metrics_name_value",
+        "name",
+        "value",
+        "execution_id",
         sqlite_where=text("step IS NULL"),
         postgresql_where=text("step IS NULL"),
     ),
