@@ -41,13 +41,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 from cmf_core.cmflib_compat import CmflibMethods
 from cmf_core.errors import ConflictError, InvalidInputError, warn_user
+from cmf_core.provenance import Provenance
 from cmf_core.records import (
     Artifact,
     ArtifactType,
     EventDirection,
     Execution,
     ExecutionStatus,
-    GitSnapshot,
 )
 
 METRIC_BUFFER = 10_000
@@ -72,78 +72,6 @@ def parse_type(type: str | ArtifactType) -> ArtifactType:
     except ValueError:
         known = ", ".join(t.value for t in ArtifactType)
         raise InvalidInputError(f"Unknown artifact type {type!r}; use one of: {known}.") from None
-
-
-class _Provenance:
-    """Git and environment capture for one ``Cmf`` (see the module docstring)."""
-
-    def __init__(self, root: Path, *, git: bool, environment: bool, git_refresh_s: float) -> None:
-        self._root = root
-        self._use_git = git
-        self._use_environment = environment
-        self._refresh_s = git_refresh_s
-        self._lock = threading.Lock()
-        self._work_tree: Path | None = None
-        self._looked_for_git = False
-        self._snapshot: GitSnapshot | None = None
-        self._snapshot_at = 0.0
-        self._environment_digest: str | None = None
-
-    def work_tree(self) -> Path | None:
-        if not self._looked_for_git:
-            from cmf_core.git import find_work_tree
-
-            self._work_tree = find_work_tree(self._root) if self._use_git else None
-            self._looked_for_git = True
-            if self._use_git and self._work_tree is None:
-                warn_user(
-                    f"{self._root} is not in a Git repository: executions are recorded without "
-                    "code version. Run `git init` and commit your code to record it."
-                )
-        return self._work_tree
-
-    def git_start(self) -> GitSnapshot | None:
-        tree = self.work_tree()
-        if tree is None:
-            return None
-        from cmf_core.git import read_git_snapshot, read_head_commit
-
-        with self._lock:
-            head = read_head_commit(tree)
-            fresh = time.monotonic() - self._snapshot_at < self._refresh_s
-            if self._snapshot is None or self._snapshot.commit != head or not fresh:
-                self._snapshot = read_git_snapshot(tree)
-                self._snapshot_at = time.monotonic()
-            return self._snapshot
-
-    def head_commit(self) -> str | None:
-        tree = self.work_tree()
-        if tree is None:
-            return None
-        from cmf_core.git import read_head_commit
-
-        return read_head_commit(tree)
-
-    def environment_digest(self, store: "Store") -> str | None:
-        if not self._use_environment:
-            return None
-        with self._lock:
-            if self._environment_digest is None:
-                from cmf_core.environment import capture_environment
-                from cmf_core.store import ArtifactRow
-
-                info = capture_environment()
-                store.record_artifact(
-                    ArtifactRow(
-                        digest=info.digest,
-                        type=ArtifactType.ENVIRONMENT.value,
-                        size=None,
-                        nfiles=None,
-                        properties=info.document,
-                    )
-                )
-                self._environment_digest = info.digest
-            return self._environment_digest
 
 
 class Cmf(CmflibMethods):
@@ -200,7 +128,7 @@ class Cmf(CmflibMethods):
             self.store, self._owns_store = Store(store or settings.store_url), True
         self._ids = Uuid7Generator()
         self._stage_ids: dict[tuple[str, str], int] = {}
-        self._provenance = _Provenance(
+        self._provenance = Provenance(
             self.project_root,
             git=capture_git,
             environment=capture_environment,
