@@ -16,7 +16,8 @@ import click
 from cmf_mcp.cli_support import open_store, print_json, settings, translate_errors
 
 if TYPE_CHECKING:
-    from cmf_core.lineage import ArtifactNode, ExecutionNode, Impact, LineageGraph, Trace
+    from cmf_core.lineage import ArtifactNode, ExecutionNode, LineageGraph
+    from cmf_core.trace import Impact, Trace
 
 DIRECTIONS = {"up": "upstream", "down": "downstream", "both": "both"}
 DIRECTION_CHOICE = click.Choice([*DIRECTIONS, "upstream", "downstream"])
@@ -124,7 +125,7 @@ def lineage_command(
 def trace_command(ctx: click.Context, artifact: str, depth: int, limit: int, as_json: bool) -> None:
     """Where ARTIFACT came from: the runs that made it (code, params, environment) and the
     upstream data down to raw sources. ARTIFACT is a digest, a prefix or a recorded path."""
-    from cmf_core.lineage import trace
+    from cmf_core.trace import trace
 
     root = settings(ctx).project_root
     with open_store(ctx) as store:
@@ -147,7 +148,7 @@ def impact_command(
 ) -> None:
     """What ARTIFACT fed: the runs that consumed it, directly or not, by pipeline and stage,
     and the models at the end. ARTIFACT is a digest, a prefix or a recorded path."""
-    from cmf_core.lineage import impact
+    from cmf_core.trace import impact
 
     root = settings(ctx).project_root
     with open_store(ctx) as store:

@@ -10,17 +10,10 @@ from pathlib import Path
 import pytest
 
 from cmf_core.errors import InvalidInputError, NotFoundError
-from cmf_core.lineage import (
-    ArtifactNode,
-    ExecutionNode,
-    LineageGraph,
-    impact,
-    lineage,
-    resolve_node,
-    trace,
-)
+from cmf_core.lineage import ArtifactNode, ExecutionNode, LineageGraph, lineage, resolve_node
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import ArtifactRow, Store
+from cmf_core.trace import impact, trace
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
