@@ -190,16 +190,7 @@ class GraphReader:
         """The complete records (params, Git, environment) of these executions."""
         found: dict[str, Execution] = {}
         for chunk in _chunks(sorted(execution_ids)):
-            query = (
-                select(
-                    executions,
-                    stages.c.name.label("stage_name"),
-                    pipelines.c.name.label("pipeline_name"),
-                )
-                .join(stages, stages.c.id == executions.c.stage_id)
-                .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
-                .where(executions.c.id.in_(chunk))
-            )
+            query = reads.executions_query().where(executions.c.id.in_(chunk))
             found.update((row.id, reads.execution_record(row)) for row in self._conn.execute(query))
         return found
 
@@ -331,17 +322,7 @@ class GraphReads(StoreBase):
     ) -> list[Execution]:
         """Executions in id order (= start order) with ids > ``after``: of ``pipeline``
         (None: every pipeline), and only ``ids`` when given (at most CHUNK of them)."""
-        query = (
-            select(
-                executions,
-                stages.c.name.label("stage_name"),
-                pipelines.c.name.label("pipeline_name"),
-            )
-            .join(stages, stages.c.id == executions.c.stage_id)
-            .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
-            .order_by(executions.c.id)
-            .limit(limit)
-        )
+        query = reads.executions_query().order_by(executions.c.id).limit(limit)
         if pipeline is not None:
             query = query.where(pipelines.c.name == pipeline)
         if ids is not None:

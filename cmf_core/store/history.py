@@ -100,7 +100,7 @@ class HistoryReads(StoreBase):
         ids: Iterable[str] | None = None,
     ) -> list[StagedExecution]:
         """Executions (oldest first) with their stage and pipeline ids, filtered as given."""
-        query = reads._executions_query().add_columns(
+        query = reads.executions_query().add_columns(
             stages.c.id.label("sid"), pipelines.c.id.label("pid")
         )
         if pipeline is not None:
@@ -179,7 +179,7 @@ class HistoryReads(StoreBase):
         if not wanted:
             return {}
         query = (
-            reads._executions_query()
+            reads.executions_query()
             .add_columns(artifacts.c.digest.label("artifact_digest"))
             .join(events, events.c.execution_id == executions.c.id)
             .join(artifacts, artifacts.c.id == events.c.artifact_id)
@@ -218,7 +218,7 @@ class HistoryReads(StoreBase):
 
     def _first_events(self, where: ColumnElement[bool]) -> list[tuple[Artifact, str, Execution]]:
         query = (
-            reads._executions_query()
+            reads.executions_query()
             .add_columns(
                 events.c.path.label("event_path"),
                 *[c.label(f"artifact_{c.name}") for c in artifacts.c],
@@ -475,7 +475,7 @@ def _logging(conn: Connection, execution_ids: Sequence[str], name: str) -> set[s
 def _executions_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, Execution]:
     if not ids:
         return {}
-    rows = conn.execute(reads._executions_query().where(executions.c.id.in_(list(ids))))
+    rows = conn.execute(reads.executions_query().where(executions.c.id.in_(list(ids))))
     return {r.id: reads.execution_record(r) for r in rows}
 
 

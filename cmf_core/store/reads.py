@@ -44,7 +44,7 @@ _execution_columns = (
 )
 
 
-def _executions_query() -> Select[Any]:
+def executions_query() -> Select[Any]:
     return (
         select(*_execution_columns)
         .join(stages, stages.c.id == executions.c.stage_id)
@@ -121,7 +121,7 @@ def list_executions(
     limit: int,
     offset: int,
 ) -> list[Execution]:
-    query = _executions_query()
+    query = executions_query()
     if pipeline is not None:
         query = query.where(pipelines.c.name == pipeline)
     if stage is not None:
@@ -211,7 +211,7 @@ def _one(rows: Sequence[Row[Any]], asked: str, kind: str, hint: str) -> str:
 
 
 def get_execution(conn: Connection, execution_id: str) -> Execution:
-    row = conn.execute(_executions_query().where(executions.c.id == execution_id)).first()
+    row = conn.execute(executions_query().where(executions.c.id == execution_id)).first()
     if row is None:
         raise NotFoundError(f"No execution {execution_id!r}; `cmf ls executions` lists them.")
     return execution_record(row)

@@ -56,7 +56,7 @@ from cmf_core.filters import (
 )
 from cmf_core.records import Artifact, EventDirection, Execution
 from cmf_core.store.base import StoreBase
-from cmf_core.store.reads import artifact_record, execution_record
+from cmf_core.store.reads import artifact_record, execution_record, executions_query
 from cmf_core.store.schema import artifacts, events, executions, metrics, pipelines, stages
 
 Predicate = ColumnElement[bool]
@@ -133,15 +133,7 @@ class SearchReads(StoreBase):
         None means that row lacked the key (it was in the trailing part).
         """
         compiler = _Compiler(self.dialect, "executions")
-        query = (
-            select(
-                executions,
-                stages.c.name.label("stage_name"),
-                pipelines.c.name.label("pipeline_name"),
-            )
-            .join(stages, stages.c.id == executions.c.stage_id)
-            .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
-        )
+        query = executions_query()
         if where is not None:
             query = query.where(compiler.node(where))
         order = compiler.order(sort.field)
