@@ -293,25 +293,17 @@ def test_start_execution_records_the_git_commit_in_a_repository(
 def test_log_artifact_reports_progress_while_it_hashes(
     server: CmfServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import time
-
-    from cmf_core import tracking
     from cmf_mcp import tools
 
-    monkeypatch.setattr(tools, "HEARTBEAT_S", 0.01)
-    slow_log = tracking.Run.log_artifact
-
-    def log_slowly(self: tracking.Run, *args: object, **kwargs: object) -> object:
-        time.sleep(0.2)  # a large directory, in effect
-        return slow_log(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(tracking.Run, "log_artifact", log_slowly)
+    monkeypatch.setattr(tools, "HEARTBEAT_S", 0.001)
     seen: list[tuple[float, str | None]] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
         seen.append((done, message))
 
-    write(Path("big/part-0.bin"), b"\0" * 1024)
+    # Real bytes to hash: 96 MiB take well over the heartbeat interval to read.
+    for part in range(3):
+        write(Path(f"big/part-{part}.bin"), bytes(range(256)) * (128 << 10))
     with connect(server) as client:
         run = client.ok("start_execution", {"pipeline": "p", "stage": "s"})["execution_id"]
         result = client.call(

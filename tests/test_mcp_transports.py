@@ -18,11 +18,13 @@ from cmf_core.auth import create_token
 from cmf_core.store import Store
 from cmf_mcp.server import http_app
 
+BIN = Path(sys.executable).parent
 
-def stdio(project: Path, store_url: str, *extra: str, module: str = "cmf_mcp.server") -> Any:
-    # `cmf-mcp` once pyproject declares it; the module is the same entry point.
-    args = ["-m", module, *extra, "--project", str(project), "--store", store_url]
-    return StdioServerParameters(command=sys.executable, args=args, cwd=str(project))
+
+def stdio(project: Path, store_url: str, *extra: str) -> Any:
+    """The installed `cmf-mcp` console script, as an MCP client configuration starts it."""
+    args = [*extra, "--project", str(project), "--store", store_url]
+    return StdioServerParameters(command=str(BIN / "cmf-mcp"), args=args, cwd=str(project))
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -45,15 +47,8 @@ def test_the_server_process_records_and_reads_a_run_over_stdio(
 
 def test_cmf_mcp_read_only_over_stdio_through_the_cli(bare_project: Path, sqlite_url: str) -> None:
     params = StdioServerParameters(
-        command=sys.executable,
-        args=[
-            "-c",
-            "from cmf_mcp.cli import main; main()",
-            "--store",
-            sqlite_url,
-            "mcp",
-            "--read-only",
-        ],
+        command=str(BIN / "cmf"),
+        args=["--store", sqlite_url, "mcp", "--read-only"],
         cwd=str(bare_project),
     )
     with connect(params) as client:
