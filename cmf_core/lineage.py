@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias, cast
 
 from pydantic import Field
 
-from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.errors import InvalidInputError
+from cmf_core.lookup import ReferenceKind, resolve_reference
 from cmf_core.records import (
     ArtifactType,
     EventDirection,
@@ -50,13 +51,11 @@ if TYPE_CHECKING:
 
 Direction = Literal["upstream", "downstream", "both"]
 View = Literal["mixed", "artifacts", "executions"]
-NodeKind = Literal["artifact", "execution"]
 EdgeKind = Literal["input", "output", "derived", "feeds"]
 TruncatedReason = Literal["depth", "limit"]
 DEPTH_RANGE = (1, 1000)
 LIMIT_RANGE = (1, 100_000)
 ROWS_PER_NODE = 4  # one hop reads at most ROWS_PER_NODE × limit events
-HEX = set("0123456789abcdef-")
 
 
 class ArtifactNode(Record):
@@ -98,7 +97,7 @@ class LineageEdge(Record):
 
 class LineageGraph(Record):
     start: str | None  # a digest or an execution id; None for a whole-pipeline graph
-    start_kind: NodeKind | Literal["pipeline"]
+    start_kind: ReferenceKind | Literal["pipeline"]
     direction: Direction
     view: View
     depth: int
@@ -117,70 +116,6 @@ def check_range(depth: int, limit: int) -> None:
             raise InvalidInputError(
                 f"{name} must be a whole number from {low} to {high:,}, not {value!r}."
             )
-
-
-def resolve_node(
-    store: "Store", reference: str, *, project_root: Path | None = None, cwd: Path | None = None
-) -> tuple[NodeKind, str]:
-    """(kind, id) of what ``reference`` names: a digest or prefix, an execution id or
-    prefix, or a path an artifact was logged under (its newest version)."""
-    ref = reference.strip()
-    if not ref:
-        raise InvalidInputError("Name an artifact (digest, prefix or path) or an execution id.")
-    if ref.lower().startswith("md5:"):
-        return "artifact", store.resolve_lineage_digest(ref)
-    looks_like_id = set(ref.lower()) <= HEX
-    if not looks_like_id:
-        digests = _path_digests(store, ref, project_root, cwd)
-        if digests:
-            return "artifact", digests[0]
-        raise NotFoundError(
-            f"No artifact was logged under the path {ref!r}; `cmf ls artifacts` lists "
-            "artifacts with their paths, or give a digest."
-        )
-    found: list[tuple[NodeKind, str]] = []
-    problems: list[str] = []
-    kinds: tuple[NodeKind, NodeKind] = ("execution", "artifact")
-    for kind, resolve in zip(
-        kinds, (store.resolve_lineage_execution, store.resolve_lineage_digest), strict=True
-    ):
-        try:
-            found.append((kind, resolve(ref)))
-        except NotFoundError:
-            continue
-        except InvalidInputError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise InvalidInputError(" ".join(problems))
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise InvalidInputError(
-            f"{ref!r} starts both an execution id and an artifact digest; give more "
-            "characters, or write the digest as md5:…"
-        )
-    digests = _path_digests(store, ref, project_root, cwd)
-    if digests:
-        return "artifact", digests[0]
-    near = store.lineage_near_matches(ref)
-    hint = f" (nearest recorded: {', '.join(near)})" if near else ""
-    raise NotFoundError(
-        f"Nothing recorded matches {ref!r} as an execution id, a digest or a path{hint}; "
-        "`cmf ls executions` and `cmf ls artifacts` list what there is."
-    )
-
-
-def _path_digests(store: "Store", ref: str, root: Path | None, cwd: Path | None) -> list[str]:
-    relative = ref
-    if root is not None:
-        given = Path(ref)
-        absolute = given if given.is_absolute() else (cwd or Path.cwd()) / given
-        try:
-            relative = absolute.resolve().relative_to(root.resolve()).as_posix()
-        except (OSError, ValueError):
-            relative = ref
-    digests = store.find_artifacts_by_path(relative)
-    return digests or (store.find_artifacts_by_path(ref) if relative != ref else [])
 
 
 EdgeKey = tuple[str, str, str, str]  # (execution id, digest, direction, path)
@@ -205,7 +140,7 @@ class Walk:
         self.linked: set[str] = set()  # nodes that had at least one neighbour that way
         self.reason: TruncatedReason | None = None
 
-    def begin(self, kind: NodeKind, key: str) -> None:
+    def begin(self, kind: ReferenceKind, key: str) -> None:
         if kind == "artifact":
             artifact = self.reader.artifact(key)
             if artifact.type is ArtifactType.ENVIRONMENT:
@@ -219,7 +154,7 @@ class Walk:
             self.executions[key] = self.reader.execution(key)
         self.hops[key] = 0
 
-    def walk(self, kind: NodeKind, key: str, upstream: bool, depth: int) -> None:
+    def walk(self, kind: ReferenceKind, key: str, upstream: bool, depth: int) -> None:
         frontier, visited, hop = [key], {key}, 0
         while frontier and self.reason != "limit":
             rows = self._neighbours(kind, frontier, upstream)
@@ -254,7 +189,7 @@ class Walk:
             visited.update(frontier)
             kind = "execution" if kind == "artifact" else "artifact"
 
-    def _neighbours(self, kind: NodeKind, frontier: list[str], upstream: bool) -> list[Row]:
+    def _neighbours(self, kind: ReferenceKind, frontier: list[str], upstream: bool) -> list[Row]:
         """(from, to, to's record, edge) for every event one hop from the frontier."""
         if kind == "artifact":
             way = EventDirection.OUTPUT if upstream else EventDirection.INPUT
@@ -310,7 +245,7 @@ class Walk:
         return found
 
     def graph(
-        self, start: str, kind: NodeKind, direction: Direction, view: View, depth: int
+        self, start: str, kind: ReferenceKind, direction: Direction, view: View, depth: int
     ) -> LineageGraph:
         paths = self.paths()
         artifacts = [self.artifact_node(d, paths) for d in self.artifacts]
@@ -357,7 +292,7 @@ def build_graph(
     edges: list[EdgeKey],
     *,
     start: str | None,
-    start_kind: NodeKind | Literal["pipeline"],
+    start_kind: ReferenceKind | Literal["pipeline"],
     direction: Direction,
     view: View,
     depth: int,
@@ -433,7 +368,7 @@ def lineage(
         )
     if view not in ("mixed", "artifacts", "executions"):
         raise InvalidInputError(f"view must be mixed, artifacts or executions, not {view!r}.")
-    kind, key = resolve_node(store, node, project_root=project_root)
+    kind, key = resolve_reference(store, node, project_root=project_root)
     with store.graph_reader() as reader:
         walk = Walk(reader, limit)
         walk.begin(kind, key)
@@ -458,5 +393,4 @@ __all__ = [
     "check_range",
     "execution_node",
     "lineage",
-    "resolve_node",
 ]

@@ -19,8 +19,8 @@ from cmf_core.lineage import (
     TruncatedReason,
     Walk,
     check_range,
-    resolve_node,
 )
+from cmf_core.lookup import resolve_reference
 from cmf_core.records import ArtifactType, EventDirection, Execution, Record
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def _walk_from_artifact(
     """Resolve ``artifact`` (refusing an execution) and walk one way from it; with
     ``full``, also read the complete records of the executions reached."""
     check_range(depth, limit)
-    kind, key = resolve_node(store, artifact, project_root=project_root)
+    kind, key = resolve_reference(store, artifact, project_root=project_root)
     if kind != "artifact":
         raise InvalidInputError(
             f"{what} starts from an artifact, and {artifact!r} is execution {key}; "

@@ -84,8 +84,13 @@ def test_show_accepts_an_id_prefix_a_digest_and_a_path(recorded: dict[str, str])
 def test_show_of_an_unknown_reference_says_where_to_look(recorded: dict[str, str]) -> None:
     code, _, err = invoke("show", "nothing-like-this")
     assert code == 1
-    assert err.startswith("Error: Nothing recorded matches 'nothing-like-this'")
-    assert "cmf ls executions" in err
+    assert err.startswith("Error: No artifact was logged under the path 'nothing-like-this'")
+    assert "cmf ls artifacts" in err
+    typo = recorded["train"][:15] + "fff"  # the start of a real id, then a slip
+    code, _, err = invoke("show", typo)
+    assert code == 1
+    assert err.startswith(f"Error: Nothing recorded matches {typo!r}")
+    assert "nearest recorded" in err and "cmf ls executions" in err
 
 
 def test_an_ambiguous_prefix_lists_the_candidates(project: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from cmf_core.errors import InvalidInputError, NotFoundError
-from cmf_core.lineage import ArtifactNode, ExecutionNode, LineageGraph, lineage, resolve_node
+from cmf_core.lineage import ArtifactNode, ExecutionNode, LineageGraph, lineage
+from cmf_core.lookup import resolve_reference
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import ArtifactRow, Store
 from cmf_core.trace import impact, trace
@@ -381,9 +382,9 @@ def test_a_recorded_path_names_its_newest_artifact(graph: Graph, tmp_path: Path)
         direction=EventDirection.OUTPUT,
         path="model",
     )
-    assert resolve_node(graph.store, "model") == ("artifact", digest("model_v2"))
+    assert resolve_reference(graph.store, "model") == ("artifact", digest("model_v2"))
     root = tmp_path / "proj"
-    assert resolve_node(graph.store, str(root / "model"), project_root=root) == (
+    assert resolve_reference(graph.store, str(root / "model"), project_root=root) == (
         "artifact",
         digest("model_v2"),
     )
@@ -402,9 +403,9 @@ def test_a_hex_name_is_tried_as_id_digest_then_path(graph: Graph) -> None:
         direction=EventDirection.INPUT,
         path="in",
     )
-    assert resolve_node(graph.store, "cafe") == ("artifact", digest("beef"))
+    assert resolve_reference(graph.store, "cafe") == ("artifact", digest("beef"))
     with pytest.raises(InvalidInputError, match="starts both an execution id and an artifact"):
-        resolve_node(graph.store, "0190")
+        resolve_reference(graph.store, "0190")
 
 
 def test_one_hop_reads_a_bounded_number_of_events(graph: Graph) -> None:

@@ -34,7 +34,6 @@ from cmf_core.store.base import StoreBase
 from cmf_core.store.schema import artifacts, events, executions, pipelines, stages
 
 CHUNK = 5_000  # ids per IN (...) list: far below SQLite's and psycopg's parameter limits
-NEAR = 3  # near matches shown each side of an unknown id
 ENVIRONMENT = ArtifactType.ENVIRONMENT.value
 
 
@@ -273,43 +272,6 @@ class GraphReads(StoreBase):
 
     # -- resolving what a person typed -------------------------------------------------------
 
-    def resolve_lineage_digest(self, digest_or_prefix: str) -> str:
-        """The one digest starting with ``digest_or_prefix`` (``md5:`` may be left out).
-
-        Unknown → NotFoundError naming the nearest recorded digests; ambiguous →
-        InvalidInputError listing candidates.
-        """
-        with self._read() as conn:
-            try:
-                return reads.resolve_digest(conn, digest_or_prefix)
-            except NotFoundError:
-                asked = digest_or_prefix.strip().lower()
-                asked = asked if asked.startswith("md5:") else "md5:" + asked
-                near = _near(conn, artifacts.c.digest, asked)
-        raise NotFoundError(
-            f"No artifact matches {digest_or_prefix!r}{_did_you_mean(near)}; "
-            "`cmf ls artifacts` lists them."
-        )
-
-    def resolve_lineage_execution(self, id_or_prefix: str) -> str:
-        """The one execution id starting with ``id_or_prefix`` (errors as for digests)."""
-        with self._read() as conn:
-            try:
-                return reads.resolve_execution_id(conn, id_or_prefix)
-            except NotFoundError:
-                near = _near(conn, executions.c.id, id_or_prefix.strip().lower())
-        raise NotFoundError(
-            f"No execution matches {id_or_prefix!r}{_did_you_mean(near)}; "
-            "`cmf ls executions` lists them."
-        )
-
-    def lineage_near_matches(self, reference: str) -> list[str]:
-        """Recorded execution ids and digests nearest in sort order to ``reference``."""
-        asked = reference.strip().lower()
-        digest = asked if asked.startswith("md5:") else "md5:" + asked
-        with self._read() as conn:
-            return _near(conn, executions.c.id, asked) + _near(conn, artifacts.c.digest, digest)
-
     # -- whole pipelines, page by page (exports) ---------------------------------------------
 
     def page_executions(
@@ -368,34 +330,6 @@ class GraphReads(StoreBase):
                 f"No pipeline {pipeline!r} in {self.display_url}; "
                 + (f"recorded pipelines: {shown}." if known else "no pipeline is recorded yet.")
             )
-
-
-def _near(conn: Connection, column: Any, asked: str) -> list[str]:
-    """Up to NEAR values each side of ``asked`` in sort order, the longest shared prefix first."""
-    if not asked:
-        return []
-    before = conn.scalars(select(column).where(column < asked).order_by(column.desc()).limit(NEAR))
-    after = conn.scalars(select(column).where(column > asked).order_by(column).limit(NEAR))
-    candidates = [*before, *after]
-    shared = {value: _shared_prefix(value, asked) for value in candidates}
-    best = max(shared.values(), default=0)
-    floor = len("md5:") + 1 if asked.startswith("md5:") else 1
-    if best < floor:
-        return []
-    return sorted(value for value, length in shared.items() if length == best)
-
-
-def _shared_prefix(a: str, b: str) -> int:
-    length = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        length += 1
-    return length
-
-
-def _did_you_mean(near: list[str]) -> str:
-    return f" (nearest recorded: {', '.join(near)})" if near else ""
 
 
 __all__ = [

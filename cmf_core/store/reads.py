@@ -36,6 +36,7 @@ from cmf_core.store.schema import (
 )
 
 CANDIDATES_SHOWN = 10
+NEAR = 3  # near matches suggested each side of an unknown id or digest
 
 _execution_columns = (
     executions,
@@ -180,7 +181,12 @@ def resolve_execution_id(conn: Connection, id_or_prefix: str) -> str:
         .order_by(executions.c.id)
         .limit(CANDIDATES_SHOWN + 1)
     ).all()
-    return _one(rows, id_or_prefix, "execution", "`cmf ls executions` lists them")
+    if not rows:
+        raise NotFoundError(
+            f"No execution matches {id_or_prefix!r}{_did_you_mean(conn, executions.c.id, prefix)}; "
+            "`cmf ls executions` lists them."
+        )
+    return _one(rows, id_or_prefix, "execution")
 
 
 def resolve_digest(conn: Connection, digest_or_prefix: str) -> str:
@@ -195,12 +201,50 @@ def resolve_digest(conn: Connection, digest_or_prefix: str) -> str:
         .order_by(artifacts.c.digest)
         .limit(CANDIDATES_SHOWN + 1)
     ).all()
-    return _one(rows, digest_or_prefix, "artifact", "`cmf ls artifacts` lists them")
-
-
-def _one(rows: Sequence[Row[Any]], asked: str, kind: str, hint: str) -> str:
     if not rows:
-        raise NotFoundError(f"No {kind} matches {asked!r}; {hint}.")
+        raise NotFoundError(
+            f"No artifact matches {digest_or_prefix!r}"
+            f"{_did_you_mean(conn, artifacts.c.digest, prefix)}; `cmf ls artifacts` lists them."
+        )
+    return _one(rows, digest_or_prefix, "artifact")
+
+
+def near_values(conn: Connection, column: Any, asked: str) -> list[str]:
+    """Up to NEAR values each side of ``asked`` in sort order, the longest shared prefix first."""
+    if not asked:
+        return []
+    before = conn.scalars(select(column).where(column < asked).order_by(column.desc()).limit(NEAR))
+    after = conn.scalars(select(column).where(column > asked).order_by(column).limit(NEAR))
+    shared = {value: _shared_prefix(value, asked) for value in [*before, *after]}
+    best = max(shared.values(), default=0)
+    floor = len("md5:") + 1 if asked.startswith("md5:") else 1
+    if best < floor:
+        return []
+    return sorted(value for value, length in shared.items() if length == best)
+
+
+def near_matches(conn: Connection, reference: str) -> list[str]:
+    """Recorded execution ids and digests nearest in sort order to ``reference``."""
+    asked = reference.strip().lower()
+    digest = asked if asked.startswith("md5:") else "md5:" + asked
+    return near_values(conn, executions.c.id, asked) + near_values(conn, artifacts.c.digest, digest)
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
+def _did_you_mean(conn: Connection, column: Any, asked: str) -> str:
+    near = near_values(conn, column, asked)
+    return f" (nearest recorded: {', '.join(near)})" if near else ""
+
+
+def _one(rows: Sequence[Row[Any]], asked: str, kind: str) -> str:
     if len(rows) == 1:
         return str(rows[0][0])
     shown = [str(r[0]) for r in rows[:CANDIDATES_SHOWN]]

@@ -397,6 +397,21 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
                 conn, type=type, pipeline=pipeline, limit=limit, offset=offset
             )
 
+    def resolve_execution_id(self, id_or_prefix: str) -> str:
+        """The one execution id starting with ``id_or_prefix``; unknown ones get near matches."""
+        with self._read() as conn:
+            return reads.resolve_execution_id(conn, id_or_prefix)
+
+    def resolve_digest(self, digest_or_prefix: str) -> str:
+        """The one digest starting with ``digest_or_prefix`` (``md5:`` may be left out)."""
+        with self._read() as conn:
+            return reads.resolve_digest(conn, digest_or_prefix)
+
+    def near_matches(self, reference: str) -> list[str]:
+        """Recorded execution ids and digests nearest in sort order to ``reference``."""
+        with self._read() as conn:
+            return reads.near_matches(conn, reference)
+
     def get_execution(self, id_or_prefix: str) -> Execution:
         with self._read() as conn:
             return reads.get_execution(conn, reads.resolve_execution_id(conn, id_or_prefix))
