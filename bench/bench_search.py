@@ -15,17 +15,17 @@ user makes it — parsing the filter, the SQL, building the page of records — 
    metric (``--sort -metrics.accuracy``); a metric predicate nothing matches
    (``metrics.accuracy > 2``: the worst case, every execution is looked at); no
    filter; artifacts of a type, and artifacts by path glob.
-3. ``--proposed-index``: the same on a copy of the SQLite store with the indexes
-   proposed for the schema (``PROPOSED_INDEXES``): ``metrics (name, value,
-   execution_id) WHERE step IS NULL`` to sort by a metric; ``artifacts (created_at)``
-   for the default artifact order; ``artifacts (type, created_at)`` in place of
-   ``artifacts (type)``. Not in the schema; this shows what they would buy. Copies
-   the store file (≈1.7 GB for 1M) into a temporary folder, deleted at exit; on
-   PostgreSQL, copies the database (``CREATE DATABASE … TEMPLATE``, which needs no
-   other session on it), adds the indexes, runs ``ANALYZE`` and drops the copy.
-4. The same on **PostgreSQL** when ``CMF_TEST_POSTGRES_URL`` names a server: the
+3. The same on **PostgreSQL** when ``CMF_TEST_POSTGRES_URL`` names a server: the
    synthetic store is generated into the database ``cmf_synthetic_n<N>_s0_p20`` (the
-   one ``bench_lineage.py`` and ``bench_compare.py`` use; kept and reused).
+   one ``bench_lineage.py`` and ``bench_compare.py`` use; kept and reused). A database
+   made at an older schema is refused until upgraded: run ``cmf db upgrade`` on it
+   (``cmf_core.store.migrate.upgrade_store(url)``) once. A SQLite store is upgraded in
+   place when first opened (before any timing).
+
+The indexes these searches rely on (schema revision 0003): ``metrics (name, value,
+execution_id) WHERE step IS NULL`` to filter and sort by a final metric,
+``artifacts (created_at)`` for the default artifact order and ``artifacts (type,
+created_at)`` for artifacts of a type.
 
 Each figure: median, p90 and min of ``--repeats`` calls after 2 warm-up calls (fewer
 when a case takes over 10 s in all), on a store opened once, with the number of rows
@@ -33,19 +33,18 @@ on the page. Prints one JSON object; ``--quick`` uses a 20,000-execution store i
 temporary folder (deleted at exit), fewer repeats and no PostgreSQL.
 
     /work/venv/bin/python bench/bench_search.py [--quick] [--sizes 1000000,100000]
-        [--repeats N] [--proposed-index]
+        [--repeats N]
 """
 
 import argparse
 import json
 import os
-import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +55,6 @@ from bench import synthetic
 TARGET_MS = {"metric": 50.0}
 POSTGRES_ENV = "CMF_TEST_POSTGRES_URL"
 BUDGET_S = 10.0
-PROPOSED_INDEXES = (
-    "CREATE INDEX ix_metrics_name_value ON metrics (name, value, execution_id) WHERE step IS NULL",
-    "CREATE INDEX ix_artifacts_created ON artifacts (created_at)",
-    "DROP INDEX ix_artifacts_type",
-    "CREATE INDEX ix_artifacts_type_created ON artifacts (type, created_at)",
-)
 METRIC = "metrics.accuracy >= 0.9"
 EXECUTION_CASES: dict[str, dict[str, Any]] = {
     "metric": {"where": METRIC},
@@ -105,68 +98,15 @@ def measure(url: str, repeats: int) -> dict[str, Any]:
     with Store(url) as store:
         figures: dict[str, Any] = {}
         for name, options in EXECUTION_CASES.items():
-            figures[name] = timed(lambda o=options: search_executions(store, **o), repeats)
+            figures[name] = timed(partial(search_executions, store, **options), repeats)
         cursor = search_executions(store, METRIC).next_cursor
         figures["metric_second_page"] = timed(
             lambda: search_executions(store, METRIC, cursor=cursor), repeats
         )
         for name, options in ARTIFACT_CASES.items():
-            figures[name] = timed(lambda o=options: search_artifacts(store, **o), repeats)
+            figures[name] = timed(partial(search_artifacts, store, **options), repeats)
     figures["met"] = {name: figures[name]["median_ms"] <= ms for name, ms in TARGET_MS.items()}
     return figures
-
-
-def with_proposed_index(url: str, scratch: Path, repeats: int) -> dict[str, Any]:
-    """The figures again on a copy of the SQLite store that has the proposed index."""
-    source = Path(url.removeprefix("sqlite:///"))
-    copy = scratch / "with-index.db"
-    shutil.copyfile(source, copy)
-    with sqlite3.connect(copy) as conn:
-        started = time.perf_counter()
-        for statement in PROPOSED_INDEXES:
-            conn.execute(statement)
-        seconds = time.perf_counter() - started
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    figures = measure(f"sqlite:///{copy}", repeats)
-    figures["indexes"] = {
-        "sql": PROPOSED_INDEXES,
-        "create_s": round(seconds, 2),
-        "file_growth_mb": round((copy.stat().st_size - source.stat().st_size) / 2**20, 1),
-    }
-    copy.unlink()
-    return figures
-
-
-def postgres_with_proposed_index(url: str, repeats: int) -> dict[str, Any]:
-    """The figures again on a copy of the PostgreSQL database with the proposed indexes."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    source = make_url(url)
-    admin = source.set(drivername="postgresql", database="postgres")
-    admin_dsn = admin.render_as_string(hide_password=False)
-    copy = f"{source.database}_search_index"
-    try:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{copy}"')
-            conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{source.database}"')
-    except psycopg.Error as exc:
-        return {"skipped": f"could not copy {source.database}: {exc}"}
-    try:
-        copy_url = source.set(database=copy)
-        dsn = copy_url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            started = time.perf_counter()
-            for statement in PROPOSED_INDEXES:
-                conn.execute(statement)
-            seconds = time.perf_counter() - started
-            conn.execute("ANALYZE")
-        figures = measure(copy_url.render_as_string(hide_password=False), repeats)
-        figures["indexes"] = {"sql": PROPOSED_INDEXES, "create_s": round(seconds, 2)}
-        return figures
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
 
 
 def postgres_url(base: str, executions: int) -> str:
@@ -189,7 +129,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--sizes", help="comma-separated store sizes (default 1000000,100000)")
     parser.add_argument("--repeats", type=int, help="timed calls per figure")
-    parser.add_argument("--proposed-index", action="store_true", help="also measure the index")
     args = parser.parse_args()
     default = "20000" if args.quick else "1000000,100000"
     sizes = [int(n) for n in (args.sizes or default).split(",")]
@@ -209,16 +148,10 @@ def main() -> None:
             url = f"sqlite:///{Path(scratch) / 'quick.db'}" if args.quick else None
             made = synthetic.ensure(url, executions=executions, progress=progress)
             figures: dict[str, Any] = {"sqlite": measure(made.url, repeats)}
-            if args.proposed_index:
-                figures["sqlite_proposed_index"] = with_proposed_index(
-                    made.url, Path(scratch), repeats
-                )
             if base:
                 pg = postgres_url(base, executions)
                 synthetic.ensure(pg, executions=executions, progress=progress)
                 figures["postgresql"] = measure(pg, repeats)
-                if args.proposed_index:
-                    figures["postgresql_proposed_index"] = postgres_with_proposed_index(pg, repeats)
             else:
                 figures["postgresql"] = "skipped: --quick or no " + POSTGRES_ENV
             report[f"executions_{executions}"] = figures
