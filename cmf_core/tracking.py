@@ -50,7 +50,9 @@ from cmf_core.records import (
     ExecutionStatus,
 )
 
-METRIC_BUFFER = 10_000
+METRIC_BUFFER = 10_000  # step values written in one batch …
+METRIC_MAX_AGE_S = 1.0  # … or once the oldest buffered value is this old
+MAX_STEP = 2**63 - 1
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported on first use
     from cmf_core.store import Store
@@ -273,6 +275,7 @@ class Run:
         self.id = execution_id
         self._lock = threading.Lock()
         self._buffer: list[tuple[str, int | None, float, float]] = []
+        self._buffered_since = 0.0
         self._next_step: dict[str, int] = {}
         self._ended = False
 
@@ -377,27 +380,51 @@ class Run:
         self.cmf.store.add_metrics(self.id, rows)
 
     def log_metric(self, name: str, value: float, *, step: int | None = None) -> None:
-        """Buffer one step of the series ``name`` (step defaults to the previous step + 1)."""
+        """Buffer one step of the series ``name`` (step defaults to the previous step + 1).
+
+        Buffered values are written every 10,000 values, once the oldest is a
+        second old, and at the end, so a killed process loses at most about a
+        second of a series.
+        """
         self._check_open()
         name = _metric_name(name)
         number = _metric_value(name, value)
         with self._lock:
             if step is None:
                 step = self._next_step.get(name, 0)
-            elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
-                raise InvalidInputError(f"step must be a non-negative integer, not {step!r}.")
+            elif isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+                raise InvalidInputError(
+                    f"step must be a whole number from 0 to 2**63-1, not {step!r}."
+                )
             self._next_step[name] = step + 1
+            if not self._buffer:
+                self._buffered_since = time.monotonic()
             self._buffer.append((name, step, number, time.time()))
-            full = len(self._buffer) >= METRIC_BUFFER
-        if full:
+            due = len(self._buffer) >= METRIC_BUFFER or (
+                time.monotonic() - self._buffered_since >= METRIC_MAX_AGE_S
+            )
+        if due:
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered step metrics now (also done every 10,000 values and at the end)."""
+        """Write buffered step metrics now (see :meth:`log_metric` for when it happens anyway).
+
+        Values that clash with recorded ones (same name and step, another value)
+        raise ConflictError; every other value of the batch is still written. If
+        the store cannot be reached, the values stay buffered for the next flush.
+        """
         with self._lock:
             rows, self._buffer = self._buffer, []
-        if rows:
+        if not rows:
+            return
+        try:
             self.cmf.store.add_metrics(self.id, rows)
+        except ConflictError:
+            raise
+        except Exception:
+            with self._lock:
+                self._buffer[:0] = rows
+            raise
 
     # -- end ---------------------------------------------------------------------------------
 
@@ -471,13 +498,14 @@ def _metric_name(name: Any) -> str:
 
 
 def _metric_value(name: str, value: Any) -> float:
+    """``value`` as a float: ints, floats, numpy scalars, 0-d tensors; never a bool."""
     if isinstance(value, bool):
         raise InvalidInputError(f"Metric {name!r} must be a number, not a bool.")
-    if not isinstance(value, int | float):
-        try:
-            return float(value)  # numpy scalars, tensors with __float__
-        except (TypeError, ValueError):
-            raise InvalidInputError(
-                f"Metric {name!r} must be a number, not {type(value).__name__} {value!r}."
-            ) from None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidInputError(f"Metric {name!r} is too large for a float: {value!r}.") from None
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            f"Metric {name!r} must be a number, not {type(value).__name__} {value!r}."
+        ) from None

@@ -189,10 +189,13 @@ def test_repeating_an_equal_metric_is_a_no_op_and_a_different_one_a_conflict(
         execution_id = start(store)
         store.add_metrics(execution_id, [("acc", None, 0.5, 1.0), ("loss", 0, 2.0, 1.0)])
         store.add_metrics(execution_id, [("acc", None, 0.5, 2.0), ("loss", 1, 1.0, 2.0)])
-        with pytest.raises(ConflictError, match="'loss' at step 1 .* already 1.0"):
+        with pytest.raises(
+            ConflictError, match=r"'loss' at step 1 is 1.0, not 9.0.* other 1 value"
+        ):
             store.add_metrics(execution_id, [("loss", 1, 9.0, 3.0), ("loss", 2, 0.5, 3.0)])
         values = [(m.name, m.step, m.value) for m in store.get_metrics(execution_id)]
-        assert values == [("acc", None, 0.5), ("loss", 0, 2.0), ("loss", 1, 1.0)]
+        # The clashing value is refused; its batch's other value is still recorded.
+        assert values == [("acc", None, 0.5), ("loss", 0, 2.0), ("loss", 1, 1.0), ("loss", 2, 0.5)]
 
 
 def test_a_nan_metric_is_kept(store_url: str) -> None:

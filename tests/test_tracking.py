@@ -249,3 +249,77 @@ def test_the_default_store_lives_in_the_project(project: Path) -> None:
     with Cmf(pipeline="p") as cmf, cmf.execution("a"):
         pass
     assert (project / ".cmf" / "metadata.db").is_file()
+
+
+def test_a_clashing_step_loses_no_other_buffered_value(cmf: Cmf) -> None:
+    run = cmf.start_execution("train")
+    run.log_metric("loss", 1.0, step=0)
+    run.flush()
+    for step in range(100):
+        run.log_metric("loss", 9.0 if step == 0 else step / 100, step=step)
+    with pytest.raises(ConflictError, match="'loss' at step 0 is 1.0, not 9.0"):
+        run.flush()
+    run.end()
+    loss = cmf.store.get_metrics(run.id, name="loss")
+    assert len(loss) == 100 and loss[0].value == 1.0 and loss[-1].value == 0.99
+
+
+def test_buffered_step_values_are_written_within_a_second(cmf: Cmf) -> None:
+    from cmf_core import tracking
+
+    run = cmf.start_execution("train")
+    run.log_metric("loss", 0.5)
+    assert cmf.store.get_metrics(run.id, name="loss") == []  # buffered
+    run._buffered_since -= tracking.METRIC_MAX_AGE_S  # as if a second had passed
+    run.log_metric("loss", 0.4)
+    assert [m.value for m in cmf.store.get_metrics(run.id, name="loss")] == [0.5, 0.4]
+    run.end()
+
+
+@pytest.mark.parametrize(
+    ("value", "step", "message"),
+    [(10**400, 0, "too large for a float"), (1.0, 2**63, "from 0 to 2\\*\\*63-1")],
+)
+def test_out_of_range_metric_values_and_steps_are_refused(
+    cmf: Cmf, value: object, step: int, message: str
+) -> None:
+    with cmf.execution("train") as run, pytest.raises(InvalidInputError, match=message):
+        run.log_metric("loss", value, step=step)  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+def test_concurrent_writers_on_postgresql_lose_no_property_and_end_once(
+    project: Path, postgres_database: str
+) -> None:
+    import threading
+
+    from tests.conftest import _postgres_schema_url
+
+    url = _postgres_schema_url(postgres_database)
+    with Cmf(pipeline="p", store=url, capture_git=False, capture_environment=False) as cmf:
+        run = cmf.start_execution("s")
+        threads = [
+            threading.Thread(target=run.set_properties, kwargs={f"k{i}": i}) for i in range(20)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert cmf.store.get_execution(run.id).properties == {f"k{i}": i for i in range(20)}
+        results: list[str] = []
+
+        def end(status: str) -> None:
+            try:
+                cmf.attach(run.id).end(status)
+                results.append(status)
+            except ConflictError:
+                results.append("refused")
+
+        enders = [threading.Thread(target=end, args=(s,)) for s in ("completed", "failed") * 3]
+        for thread in enders:
+            thread.start()
+        for thread in enders:
+            thread.join()
+        assert results.count("refused") == 5
+        final = cmf.store.get_execution(run.id).status.value
+        assert [r for r in results if r != "refused"] == [final]

@@ -97,7 +97,9 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
         now: datetime,
     ) -> int:
         where = and_(*(table.c[name] == value for name, value in key.items()))
-        row = conn.execute(select(table.c.id, table.c.properties).where(where)).first()
+        row = conn.execute(
+            select(table.c.id, table.c.properties).where(where).with_for_update()
+        ).first()
         if row is None:
             values = {**key, "properties": properties or {}, "created_at": now}
             conn.execute(self._insert(table).values(values).on_conflict_do_nothing())
@@ -168,10 +170,12 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
             )
 
     def _running(self, conn: Connection, execution_id: str) -> Any:
+        # FOR UPDATE (PostgreSQL; SQLite writers are already serialised by BEGIN IMMEDIATE):
+        # two writers merging properties, or ending the run, must not both read the old row.
         row = conn.execute(
-            select(executions.c.status, executions.c.params, executions.c.properties).where(
-                executions.c.id == execution_id
-            )
+            select(executions.c.status, executions.c.params, executions.c.properties)
+            .where(executions.c.id == execution_id)
+            .with_for_update()
         ).first()
         if row is None:
             raise NotFoundError(
@@ -216,7 +220,7 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
             return reads.artifact_record(row)
 
     def _upsert_artifact(self, conn: Connection, artifact: ArtifactRow, now: datetime) -> Any:
-        query = select(artifacts).where(artifacts.c.digest == artifact.digest)
+        query = select(artifacts).where(artifacts.c.digest == artifact.digest).with_for_update()
         row = conn.execute(query).first()
         if row is None:
             conn.execute(
@@ -259,7 +263,7 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
         """Record (name, step, value, time) rows; a step of None is an execution-level metric.
 
         Re-recording an equal value is a no-op; a different value for the same
-        (name, step) raises ConflictError and records nothing from this call.
+        (name, step) raises ConflictError after the call's other values are recorded.
         """
         if not rows:
             return
@@ -280,7 +284,7 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
         with self._write() as conn:
             self._running(conn, execution_id)
             existing = reads.metric_values(conn, execution_id, {name for name, *_ in rows})
-            fresh = []
+            fresh, clashes = [], []
             for value in values:
                 _, name, step, number, _ = value
                 if (name, step) not in existing:
@@ -289,12 +293,15 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
                 elif not _same_value(existing[(name, step)], number):
                     at = "" if step is None else f" at step {step}"
                     shown = "nan" if number is None else number
-                    raise ConflictError(
-                        f"Metric {name!r}{at} of execution {execution_id} is already "
-                        f"{existing[(name, step)]}; refusing to overwrite it with {shown}."
-                    )
+                    clashes.append(f"{name!r}{at} is {existing[(name, step)]}, not {shown}")
             if fresh:
                 conn.exec_driver_sql(self._insert_metrics_sql, fresh)
+        if clashes:
+            more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
+            raise ConflictError(
+                f"Metric {'; '.join(clashes[:3])}{more} in execution {execution_id}: recorded "
+                f"values are never overwritten. The other {len(fresh)} value(s) were recorded."
+            )
 
     # -- stat cache (the hashing.StatCache protocol) -----------------------------------------
 
