@@ -50,8 +50,22 @@ def find_project_root(start: Path | None = None) -> Path:
     return start
 
 
+def sqlite_url(path: Path) -> str:
+    """The URL of the SQLite file at ``path``; '%', '?' and '#' in folder names are escaped."""
+    escaped = str(path).replace("%", "%25").replace("?", "%3F").replace("#", "%23")
+    return f"sqlite:///{escaped}"
+
+
 def default_store_url(project_root: Path) -> str:
-    return f"sqlite:///{project_root / CMF_DIR / 'metadata.db'}"
+    return sqlite_url(project_root / CMF_DIR / "metadata.db")
+
+
+def _anchored(url: str, project_root: Path) -> str:
+    """A relative SQLite path in a config file is relative to the project root, not the cwd."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return f"{prefix}{project_root}/{url.removeprefix(prefix)}"
+    return url
 
 
 def read_config_files(project_root: Path) -> dict[str, str]:
@@ -85,7 +99,12 @@ def load_settings(
     env = os.environ if environ is None else environ
     root = find_project_root(start)
     files = read_config_files(root)
-    store_url = env.get("CMF_STORE_URL") or files.get("store_url") or default_store_url(root)
+    from_file = files.get("store_url")
+    store_url = (
+        env.get("CMF_STORE_URL")
+        or (from_file and _anchored(from_file, root))
+        or default_store_url(root)
+    )
     site = env.get("CMF_SITE") or files.get("site") or socket.gethostname()
     return Settings(project_root=root, store_url=store_url, site=site)
 

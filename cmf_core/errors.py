@@ -89,9 +89,11 @@ def warn_user(message: str) -> None:
     import sys
     import warnings
 
-    package = __name__.rpartition(".")[0]
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+    package = __name__.rpartition(".")[0] + "."
+    frame, level = sys._getframe(1), 2  # stacklevel 2 names warn_user's caller
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        (package, "contextlib")  # cmf's frames, and `with cmf.execution(...)`'s plumbing
+    ):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     warnings.warn(message, CmfWarning, stacklevel=level)
 

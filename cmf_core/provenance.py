@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cmf_core.errors import warn_user
+from cmf_core.errors import GitError, warn_user
 from cmf_core.records import ArtifactType, GitSnapshot
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class Provenance:
         self._snapshot: GitSnapshot | None = None
         self._snapshot_at = 0.0
         self._environment_digest: str | None = None
+        self._git_failed = False
 
     def work_tree(self) -> Path | None:
         if not self._looked_for_git:
@@ -55,10 +56,22 @@ class Provenance:
         from cmf_core.git import read_git_snapshot, read_head_commit
 
         with self._lock:
-            head = read_head_commit(tree)
+            try:
+                head = read_head_commit(tree)
+            except GitError as exc:
+                self._warn_git(exc)
+                return None
             fresh = time.monotonic() - self._snapshot_at < self._refresh_s
             if self._snapshot is None or self._snapshot.commit != head or not fresh:
-                self._snapshot = read_git_snapshot(tree)
+                try:
+                    self._snapshot = read_git_snapshot(tree)
+                except GitError as exc:
+                    # No git program (a container with .git copied in), …: record the
+                    # commit read from the files; never fail the run for it.
+                    self._warn_git(exc)
+                    self._snapshot = GitSnapshot(
+                        remote_url=None, branch=None, commit=head, is_dirty=None, diff_digest=None
+                    )
                 self._snapshot_at = time.monotonic()
             return self._snapshot
 
@@ -68,7 +81,16 @@ class Provenance:
             return None
         from cmf_core.git import read_head_commit
 
-        return read_head_commit(tree)
+        try:
+            return read_head_commit(tree)
+        except GitError as exc:
+            self._warn_git(exc)
+            return None
+
+    def _warn_git(self, exc: GitError) -> None:
+        if not self._git_failed:
+            self._git_failed = True
+            warn_user(f"{exc} Executions are recorded with what Git state could be read.")
 
     def environment_digest(self, store: "Store") -> str | None:
         if not self._use_environment:

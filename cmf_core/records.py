@@ -44,7 +44,7 @@ class GitSnapshot(Record):
     remote_url: str | None
     branch: str | None
     commit: str | None
-    is_dirty: bool
+    is_dirty: bool | None  # None: Git could not tell (no git program, broken repo)
     diff_digest: str | None
 
 

@@ -4,7 +4,8 @@ Inputs are hashed before the command starts (so what the command read is
 pinned even if it rewrites them), outputs after it exits. The command's exit
 status decides the execution's: 0 → completed, anything else → failed. A
 declared output that the command did not produce fails the execution too.
-SIGINT and SIGTERM received while the command runs are passed on to it.
+Ctrl-C reaches the command through the terminal (cmf waits for it to finish,
+then records it); a SIGTERM sent to cmf is passed on to the command.
 """
 
 import shlex
@@ -34,7 +35,6 @@ def run_command(
     params: Mapping[str, Any] | None = None,
     input_type: str | ArtifactType = ArtifactType.DATASET,
     output_type: str | ArtifactType = ArtifactType.DATASET,
-    cwd: str | Path | None = None,
 ) -> tuple[str, int]:
     """Run ``command`` as one execution of ``stage``; returns (execution id, exit code)."""
     if not command:
@@ -49,7 +49,7 @@ def run_command(
     with run:
         for path in inputs:
             run.log_artifact(path, type=input_type, event=EventDirection.INPUT)
-        code = _run_forwarding_signals(command, cwd)
+        code = _run_forwarding_signals(command)
         if code != 0:
             run.end(ExecutionStatus.FAILED, error=f"command exited with status {code}")
             return run.id, code
@@ -66,9 +66,9 @@ def run_command(
     return run.id, 0
 
 
-def _run_forwarding_signals(command: Sequence[str], cwd: str | Path | None) -> int:
+def _run_forwarding_signals(command: Sequence[str]) -> int:
     try:
-        process = subprocess.Popen(list(command), cwd=cwd)
+        process = subprocess.Popen(list(command))
     except OSError as exc:
         raise InvalidInputError(
             f"Cannot start {command[0]!r}: {exc.strerror}. Check the command name and PATH."
@@ -79,7 +79,12 @@ def _run_forwarding_signals(command: Sequence[str], cwd: str | Path | None) -> i
 
     if threading.current_thread() is not threading.main_thread():
         return process.wait()  # only the main thread may install signal handlers
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C already reaches the command (it shares the terminal's process group), so the
+    # parent only waits for it to finish; SIGTERM, sent to cmf alone, is passed on.
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
+    }
     try:
         return process.wait()
     finally:

@@ -108,7 +108,7 @@ class Cmf(CmflibMethods):
         capture_environment: bool = True,
         git_refresh_s: float = 2.0,
     ) -> None:
-        from cmf_core.config import load_settings, prepare_default_store
+        from cmf_core.config import load_settings, prepare_default_store, sqlite_url
         from cmf_core.ids import Uuid7Generator
         from cmf_core.store import Store
 
@@ -121,7 +121,7 @@ class Cmf(CmflibMethods):
         self.pipeline = pipeline or pipeline_name
         self._pipeline_properties = {**(custom_properties or {}), **(properties or {})}
         if filepath is not None:
-            store = f"sqlite:///{Path(filepath).expanduser().resolve()}"
+            store = sqlite_url(Path(filepath).expanduser().resolve())
         if isinstance(store, Store):
             self.store, self._owns_store = store, False
         else:

@@ -222,3 +222,26 @@ def test_json_output_turns_nan_into_null(project: Path) -> None:
     code, out, _ = invoke("show", run.id, "--json")
     assert code == 0 and "NaN" not in out
     assert json.loads(out)["metrics"][0]["value"] is None
+
+
+def test_cmf_run_passes_sigterm_on_and_records_the_failure(project: Path) -> None:
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CMF_")}
+    child = "import sys, time; print('ready', flush=True); time.sleep(120)"
+    with subprocess.Popen(
+        [CMF, "run", "--pipeline", "p", "--stage", "s", "--", sys.executable, "-c", child],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    with Store(f"sqlite:///{project / '.cmf' / 'metadata.db'}") as store:
+        [execution] = store.list_executions()
+    assert execution.status is ExecutionStatus.FAILED
+    assert execution.error == f"command exited with status {-signal.SIGTERM}"

@@ -90,3 +90,21 @@ def test_an_unwritable_project_folder_is_a_config_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="Cannot create"):
         init_project(blocker)
+
+
+def test_a_project_folder_with_url_characters_keeps_its_store_inside(tmp_path: Path) -> None:
+    from cmf_core.store import Store
+
+    root = tmp_path / "odd?dir" / "pct%41 #x"
+    root.mkdir(parents=True)
+    with Store(default_store_url(root)) as store:
+        store.ensure_stage("p", "s")
+    assert (root / ".cmf" / "metadata.db").is_file()
+
+
+def test_a_relative_store_path_in_config_is_relative_to_the_project(tmp_path: Path) -> None:
+    init_project(tmp_path)
+    (tmp_path / ".cmf" / "config.toml").write_text('store_url = "sqlite:///.cmf/team.db"\n')
+    (tmp_path / "src").mkdir()
+    settings = load_settings(tmp_path / "src", environ={})
+    assert settings.store_url == f"sqlite:///{tmp_path}/.cmf/team.db"

@@ -223,7 +223,8 @@ def test_outside_git_executions_are_recorded_without_code_and_warn_once(
                 pass
             with cmf.execution("a"):
                 pass
-        assert len([w for w in caught if issubclass(w.category, CmfWarning)]) == 1
+        [warning] = [w for w in caught if issubclass(w.category, CmfWarning)]
+        assert warning.filename == __file__  # it names the user's line, not cmf's
         assert cmf.store.get_execution(first.id).git_commit_start is None
 
 
@@ -323,3 +324,18 @@ def test_concurrent_writers_on_postgresql_lose_no_property_and_end_once(
         assert results.count("refused") == 5
         final = cmf.store.get_execution(run.id).status.value
         assert [r for r in results if r != "refused"] == [final]
+
+
+def test_without_a_git_program_runs_are_recorded_with_the_commit_and_a_warning(
+    project: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(project / "no-bin-here"))  # as in a container without git
+    monkeypatch.setenv("GIT_PYTHON_GIT_EXECUTABLE", str(project / "no-bin-here" / "git"))
+    head = (project / ".git" / "refs" / "heads" / "main").read_text().strip()
+    with Cmf(pipeline="p", store=sqlite_url, git_refresh_s=0) as cmf:
+        with pytest.warns(CmfWarning, match="Git state"):
+            with cmf.execution("train") as run:
+                pass
+        execution = cmf.store.get_execution(run.id)
+    assert execution.status is ExecutionStatus.COMPLETED
+    assert execution.git_commit_start == head and execution.git_is_dirty is None

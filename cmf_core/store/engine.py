@@ -50,9 +50,18 @@ def parse_store_url(url: str) -> URL:
     return parsed
 
 
+SECRET_QUERY_KEYS = ("password", "passfile", "sslpassword", "sslkey", "token", "secret")
+
+
 def safe_url(url: URL | str) -> str:
-    """The URL as it may be shown to a person: the password hidden."""
-    parsed = url if isinstance(url, URL) else make_url(url)
+    """The URL as it may be shown to a person: passwords hidden, in the user part and the query."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except ArgumentError:
+        return "(an unparsable store URL)"
+    secret = [key for key in parsed.query if any(word in key.lower() for word in SECRET_QUERY_KEYS)]
+    if secret:
+        parsed = parsed.update_query_dict(dict.fromkeys(secret, "***"))
     return parsed.render_as_string(hide_password=True)
 
 
