@@ -333,9 +333,8 @@ def test_without_a_git_program_runs_are_recorded_with_the_commit_and_a_warning(
     monkeypatch.setenv("GIT_PYTHON_GIT_EXECUTABLE", str(project / "no-bin-here" / "git"))
     head = (project / ".git" / "refs" / "heads" / "main").read_text().strip()
     with Cmf(pipeline="p", store=sqlite_url, git_refresh_s=0) as cmf:
-        with pytest.warns(CmfWarning, match="Git state"):
-            with cmf.execution("train") as run:
-                pass
+        with pytest.warns(CmfWarning, match="Git state"), cmf.execution("train") as run:
+            pass
         execution = cmf.store.get_execution(run.id)
     assert execution.status is ExecutionStatus.COMPLETED
     assert execution.git_commit_start == head and execution.git_is_dirty is None
