@@ -79,7 +79,7 @@ class DataSlice:
 
         cmf = self.writer._owner
         absolute, recorded = cmf.resolve_path(path)
-        digest = hash_path(absolute, stat_cache=cmf.store).digest
+        digest = hash_path(absolute, stat_cache=cmf.stat_cache).digest
         self.props[recorded] = {"digest": digest, **_plain(custom_properties)}
 
     def commit(self, custom_properties: Props = None) -> Artifact:
@@ -273,7 +273,9 @@ class CmflibMethods:
 
         _check_local(url, "log_label")
         cmf, run = self._owner, self._current().run
-        dataset_digest = hash_path(cmf.resolve_path(dataset_name)[0], stat_cache=cmf.store).digest
+        dataset_digest = hash_path(
+            cmf.resolve_path(dataset_name)[0], stat_cache=cmf.stat_cache
+        ).digest
         try:
             dataset = cmf.store.get_artifact_detail(dataset_digest).artifact
         except NotFoundError:

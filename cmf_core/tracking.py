@@ -119,7 +119,10 @@ class Cmf(CmflibMethods):
         self.project_root = settings.project_root
         self.site = site or settings.site
         self.pipeline = pipeline or pipeline_name
-        self._pipeline_properties = {**(custom_properties or {}), **(properties or {})}
+        self._pipeline_properties = {
+            **_json_mapping(custom_properties, "custom_properties"),
+            **_json_mapping(properties, "properties"),
+        }
         if filepath is not None:
             store = sqlite_url(Path(filepath).expanduser().resolve())
         if isinstance(store, Store):
@@ -128,6 +131,14 @@ class Cmf(CmflibMethods):
             if store is None:
                 prepare_default_store(settings)
             self.store, self._owns_store = Store(store or settings.store_url), True
+        # Digests of unchanged files are reused from the stat cache. It lives in a SQLite
+        # store (one machine's); a team's PostgreSQL store is shared by machines whose paths,
+        # inodes and mtimes may coincide, so with one the cache stays in this process.
+        from cmf_core.hashing import MemoryStatCache, StatCache
+
+        self.stat_cache: StatCache = (
+            self.store if self.store.dialect == "sqlite" else MemoryStatCache()
+        )
         self._ids = Uuid7Generator()
         self._stage_ids: dict[tuple[str, str], int] = {}
         self._provenance = Provenance(
@@ -168,16 +179,17 @@ class Cmf(CmflibMethods):
         pipeline: str | None = None,
         properties: Mapping[str, Any] | None = None,
     ) -> int:
-        pipeline_name = self._pipeline_name(pipeline)
+        pipeline_name = _record_name(self._pipeline_name(pipeline), "pipeline")
         if not stage or not isinstance(stage, str):
             raise InvalidInputError("A stage needs a non-empty name, e.g. stage='train'.")
+        stage = _record_name(stage, "stage")
         key = (pipeline_name, stage)
         if key not in self._stage_ids or properties:
             self._stage_ids[key] = self.store.ensure_stage(
                 pipeline_name,
                 stage,
                 pipeline_properties=self._pipeline_properties or None,
-                stage_properties=dict(properties) if properties else None,
+                stage_properties=_json_mapping(properties, "properties") or None,
             )
         return self._stage_ids[key]
 
@@ -321,7 +333,7 @@ class Run:
         kind = parse_type(type)
         self._check_open()
         absolute, recorded = self.cmf.resolve_path(path)
-        info = hash_path(absolute, stat_cache=self.cmf.store)
+        info = hash_path(absolute, stat_cache=self.cmf.stat_cache)
         row = ArtifactRow(
             digest=info.digest,
             type=kind.value,
@@ -363,7 +375,7 @@ class Run:
     def set_properties(self, properties: Mapping[str, Any] | None = None, **more: Any) -> None:
         """Merge free-form properties (tags, notes, anything JSON) into the execution."""
         self._check_open()
-        merged = {**_json_mapping(properties, "properties"), **more}
+        merged = _json_mapping({**_json_mapping(properties, "properties"), **more}, "properties")
         self.cmf.store.update_execution(self.id, properties=merged)
 
     def log_metrics(self, metrics: Mapping[str, float], *, step: int | None = None) -> None:
@@ -483,12 +495,24 @@ def _json_mapping(value: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
 
     result = {str(k): v for k, v in value.items()}
     try:
-        json.dumps(result, allow_nan=False)
+        text = json.dumps(result, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(
-            f"{what} must hold JSON values (str, number, bool, None, lists, dicts): {exc}."
+            f"{what} must hold JSON values (str, number, bool, None, lists, dicts; no NaN): {exc}."
         ) from exc
+    if "\\u0000" in text:  # PostgreSQL cannot store NUL in JSON text
+        raise InvalidInputError(f"{what} must not contain NUL characters (\\x00).")
     return result
+
+
+def _record_name(name: str, what: str) -> str:
+    """A pipeline or stage name both backends can store: 1–255 characters, no control ones."""
+    if len(name) > 255 or any(ord(c) < 32 or c == "\x7f" for c in name):
+        raise InvalidInputError(
+            f"A {what} name must be 1–255 characters without control characters "
+            f"(newlines, tabs, NUL); {name[:40]!r}… is not."
+        )
+    return name
 
 
 def _metric_name(name: Any) -> str:

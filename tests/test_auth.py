@@ -17,6 +17,8 @@ def test_a_token_authenticates_for_its_scope_and_below(store_url: str) -> None:
             authenticate(store, secret, needs="admin")
         [listed] = store.list_tokens()
         assert listed.last_used_at is not None
+        authenticate(store, secret, needs="read")  # within a minute: no second write
+        assert store.list_tokens()[0].last_used_at == listed.last_used_at
 
 
 def test_only_the_hash_of_a_secret_is_stored(store_url: str) -> None:
@@ -52,6 +54,8 @@ def test_a_revoked_token_no_longer_works(store_url: str) -> None:
         assert store.revoke_token("temp").revoked_at is not None
         with pytest.raises(AuthError, match="was revoked"):
             authenticate(store, secret, needs="read")
+        with pytest.raises(ConflictError, match="was revoked .*; pick another name"):
+            create_token(store, "temp", "read")
         with pytest.raises(NotFoundError, match="cmf token list"):
             store.revoke_token("nobody")
 

@@ -338,3 +338,28 @@ def test_without_a_git_program_runs_are_recorded_with_the_commit_and_a_warning(
         execution = cmf.store.get_execution(run.id)
     assert execution.status is ExecutionStatus.COMPLETED
     assert execution.git_commit_start == head and execution.git_is_dirty is None
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda cmf: cmf.start_execution("a\nb"), "without control characters"),
+        (lambda cmf: cmf.start_execution("s" * 256), "1–255 characters"),
+        (lambda cmf: cmf.start_execution("s", params={"x": float("nan")}), "no NaN"),
+        (lambda cmf: cmf.start_execution("s", params={"x": "a\x00b"}), "NUL"),
+        (lambda cmf: cmf.start_execution("s").set_properties(when=object()), "JSON values"),
+    ],
+)
+def test_names_and_values_no_backend_can_store_are_refused_the_same_everywhere(
+    cmf: Cmf, call: object, message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        call(cmf)  # type: ignore[operator]
+
+
+def test_a_team_store_keeps_no_shared_stat_cache(project: Path, store_url: str) -> None:
+    from cmf_core.hashing import MemoryStatCache
+
+    with Cmf(pipeline="p", store=store_url) as cmf:
+        shared = cmf.store.dialect == "postgresql"
+        assert isinstance(cmf.stat_cache, MemoryStatCache) is shared

@@ -13,9 +13,9 @@ from typing import Self
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
-from cmf_core.errors import ConflictError, StoreError
+from cmf_core.errors import ConflictError, InvalidInputError, StoreError
 from cmf_core.store.engine import build_engine, first_line, prepare_schema, safe_url
 
 
@@ -75,6 +75,15 @@ class StoreBase:
                 f"{first_line(exc)}."
             ) from exc
         except SQLAlchemyError as exc:
+            # A value the database refuses (DataError), or one that could not even be sent
+            # (a StatementError that is not the driver's), fails the same way on a retry.
+            if isinstance(exc, DataError) or (
+                isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+            ):
+                raise InvalidInputError(
+                    f"The store cannot hold a value of this call: {first_line(exc)}. Nothing "
+                    "from this call was saved; change the value."
+                ) from exc
             raise StoreError(
                 f"Writing to the store {self.display_url} failed: {first_line(exc)}. "
                 "Nothing from this call was saved; retry it."

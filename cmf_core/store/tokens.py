@@ -10,6 +10,8 @@ from cmf_core.records import Record
 from cmf_core.store.base import StoreBase
 from cmf_core.store.schema import tokens, utcnow
 
+USED_EVERY_S = 60
+
 
 class Token(Record):
     """A bearer token as stored: never the secret, only its name, scope and dates."""
@@ -38,12 +40,14 @@ class TokenRecords(StoreBase):
 
     def insert_token(self, *, id: str, name: str, scope: str, secret_sha256: str) -> Token:
         with self._read() as conn:
-            taken = conn.execute(select(tokens.c.id).where(tokens.c.name == name)).first()
+            taken = conn.execute(select(tokens.c.revoked_at).where(tokens.c.name == name)).first()
         if taken is not None:
-            raise ConflictError(
-                f"A token named {name!r} exists already; pick another name or revoke it first "
-                "(`cmf token revoke NAME`)."
+            state = (
+                "was revoked (names stay taken, for the record)"
+                if taken.revoked_at
+                else ("exists already")
             )
+            raise ConflictError(f"A token named {name!r} {state}; pick another name.")
         values = {
             "id": id,
             "name": name,
@@ -74,12 +78,19 @@ class TokenRecords(StoreBase):
             return _token(conn.execute(select(tokens).where(tokens.c.id == row.id)).one())
 
     def find_token(self, secret_sha256: str) -> Token | None:
-        """The token with this secret hash (revoked or not), marking it used now."""
-        with self._write() as conn:
+        """The token with this secret hash (revoked or not).
+
+        Its ``last_used_at`` is refreshed at most once a minute, so checking a token
+        on every request is a read, not a write.
+        """
+        with self._read() as conn:
             row = conn.execute(
                 select(tokens).where(tokens.c.secret_sha256 == secret_sha256)
             ).first()
-            if row is None:
-                return None
-            conn.execute(update(tokens).where(tokens.c.id == row.id).values(last_used_at=utcnow()))
-            return _token(row)
+        if row is None:
+            return None
+        now = utcnow()
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > USED_EVERY_S:
+            with self._write() as conn:
+                conn.execute(update(tokens).where(tokens.c.id == row.id).values(last_used_at=now))
+        return _token(row)
