@@ -29,6 +29,7 @@ The cmflib-compatible methods (``create_context``, ``create_execution``,
 ``log_dataset(url, event, …)``, …) live in :mod:`cmf_core.cmflib_compat`.
 """
 
+import os
 import shlex
 import sys
 import threading
@@ -266,9 +267,13 @@ class Cmf(CmflibMethods):
         given = Path(path).expanduser()
         absolute = given if given.is_absolute() else Path.cwd() / given
         absolute = Path(_normalise(absolute))
-        try:
-            recorded = absolute.relative_to(self.project_root).as_posix()
-        except ValueError:
+        recorded = _inside(absolute, self.project_root)
+        if recorded is None:
+            # Reached through a symlinked folder (/link/to/project/data.csv)?
+            real = Path(os.path.realpath(absolute.parent)) / absolute.name
+            recorded = _inside(real, self.project_root)
+            absolute = real if recorded is not None else absolute
+        if recorded is None:
             warn_user(
                 f"{path} is outside the project root {self.project_root}; it is recorded "
                 "as given. Keep artifacts inside the project so paths match across machines."
@@ -480,9 +485,15 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _normalise(path: Path) -> str:
-    import os.path
+def _inside(path: Path, root: Path) -> str | None:
+    """``path`` relative to ``root`` in posix form, or None when it is not inside it."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
 
+
+def _normalise(path: Path) -> str:
     return os.path.normpath(path)
 
 

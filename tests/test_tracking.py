@@ -363,3 +363,14 @@ def test_a_team_store_keeps_no_shared_stat_cache(project: Path, store_url: str) 
     with Cmf(pipeline="p", store=store_url) as cmf:
         shared = cmf.store.dialect == "postgresql"
         assert isinstance(cmf.stat_cache, MemoryStatCache) is shared
+
+
+def test_a_path_reached_through_a_symlinked_folder_is_recorded_relative(
+    cmf: Cmf, project: Path, tmp_path: Path
+) -> None:
+    write(project / "data" / "a.csv", "1")
+    link = tmp_path / "link-to-project"
+    link.symlink_to(project)
+    with cmf.execution("prepare") as run:
+        run.log_dataset(link / "data" / "a.csv")
+    assert [e.path for e in cmf.store.get_execution_detail(run.id).inputs] == ["data/a.csv"]

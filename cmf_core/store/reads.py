@@ -156,13 +156,20 @@ def list_artifacts(
 
 
 def _last_paths(conn: Connection, artifact_ids: list[int]) -> dict[int, str]:
+    """The path each artifact was last logged under (one row each, picked in the database)."""
     if not artifact_ids:
         return {}
-    query = (
-        select(events.c.artifact_id, events.c.path, events.c.created_at)
+    latest = (
+        select(events.c.artifact_id, func.max(events.c.created_at).label("at"))
         .where(events.c.artifact_id.in_(artifact_ids))
-        .order_by(events.c.created_at)
+        .group_by(events.c.artifact_id)
+        .subquery()
     )
+    query = select(events.c.artifact_id, func.min(events.c.path).label("path")).join(
+        latest,
+        (events.c.artifact_id == latest.c.artifact_id) & (events.c.created_at == latest.c.at),
+    )
+    query = query.group_by(events.c.artifact_id)
     return {r.artifact_id: r.path for r in conn.execute(query)}
 
 

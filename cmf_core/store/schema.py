@@ -43,8 +43,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0003"
-REVISIONS = ("0001", "0002", "0003")
+HEAD_REVISION = "0004"
+REVISIONS = ("0001", "0002", "0003", "0004")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -142,6 +142,8 @@ events = Table(
     Column("path", Text, primary_key=True, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_events_artifact_direction", "artifact_id", "direction"),
+    # `cmf show data/train.csv`, get_artifact and lineage by path.
+    Index("ix_events_path", "path"),
 )
 
 metrics = Table(
