@@ -305,3 +305,20 @@ def test_a_cmflib_mlmd_file_is_not_taken_for_a_store(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert tables == {"MLMDEnv", "Artifact"}  # nothing was added to the user's file
+
+
+def test_several_processes_opening_an_old_store_upgrade_it_once(sqlite_url: str) -> None:
+    import subprocess
+    import sys
+
+    make_old_store(sqlite_url)
+    code = "import sys; from cmf_core.store import Store; Store(sys.argv[1]).close()"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, sqlite_url], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, errors
+    assert revision_of(sqlite_url) == HEAD_REVISION

@@ -23,9 +23,17 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     try:
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+        with engine.connect() as conn:
+            # Several processes may open an old store at once: each takes the write lock
+            # (SQLite) or an advisory lock (PostgreSQL) and upgrades only if no one has yet.
+            conn.execution_options(cmf_write=True)
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8231736)")
+                if revision == "head" and read_revision(conn) == HEAD_REVISION:
+                    return
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         raise StoreError(
             f"Upgrading the store {safe_url(engine.url)} failed: {first_line(exc)}. Nothing was "
