@@ -36,7 +36,7 @@ def model(digest: str = "md5:" + "a" * 32, type: str = "model") -> ArtifactRow:
 def test_a_new_store_is_created_at_the_newest_schema(store_url: str) -> None:
     with Store(store_url) as store:
         assert store.list_pipelines() == []
-    engine = create_engine(store_url.replace("postgresql+psycopg", "postgresql+psycopg"))
+    engine = create_engine(store_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
             HEAD_REVISION
@@ -118,7 +118,7 @@ def test_an_unreachable_postgresql_server_is_a_store_error_without_the_password(
     assert "s3cret" not in str(caught.value)
 
 
-def test_sqlite_stores_use_wal_and_foreign_keys(sqlite_url: str) -> None:
+def test_sqlite_stores_use_the_wal_journal(sqlite_url: str) -> None:
     with Store(sqlite_url) as store:
         start(store)
     path = sqlite_url.removeprefix("sqlite:///")

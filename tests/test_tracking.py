@@ -206,11 +206,17 @@ def test_a_commit_made_during_a_run_is_the_end_commit(cmf: Cmf, project: Path) -
 
 
 def test_the_users_repository_is_never_changed(cmf: Cmf, project: Path) -> None:
-    before = (git(project, "rev-parse", "HEAD"), git(project, "branch", "--list"))
+    import os
+
     (project / "train.py").write_text("print('dirty')\n")
+    os.utime(project / "train.py", ns=(1, 1))  # stat-dirty: a plain `git status` rewrites the index
+    index = project / ".git" / "index"
+    before = (git(project, "rev-parse", "HEAD"), git(project, "branch", "--list"))
+    index_before = (index.read_bytes(), index.stat().st_mtime_ns)
     with cmf.execution("train") as run:
         run.log_metrics({"acc": 1})
     assert (git(project, "rev-parse", "HEAD"), git(project, "branch", "--list")) == before
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == index_before
     assert git(project, "stash", "list") == ""
 
 
