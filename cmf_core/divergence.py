@@ -99,6 +99,7 @@ class Walk:
             self.found.append(Found("nondeterministic", trail.steps, []))
         missing = [s for s in steps if None in s.digests]
         for step in missing:
+            step.producers = [None] * len(trail.runs)  # one per run, as for the other kinds
             self.found.append(Found("missing", [*trail.steps, step], []))
         return [s for s in steps if None not in s.digests]
 

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from cmf_core.errors import ConfigError, InvalidInputError
 from cmf_core.lineage import (
@@ -436,10 +437,16 @@ def to_prov(
             {k: v for k, v in attributes.items() if v is not None},
         )
         if execution.site:
+            # Quoted: a space or '#' in a site name would not make a valid qualified name.
+            agent = site[quote(execution.site, safe="")]
             if execution.site not in agents:
                 agents.add(execution.site)
-                document.agent(site[execution.site], {"prov:type": PROV["SoftwareAgent"]})
-            document.wasAssociatedWith(activity, site[execution.site])
+                described: dict[Any, Any] = {
+                    "prov:type": PROV["SoftwareAgent"],
+                    "prov:label": execution.site,
+                }
+                document.agent(agent, described)
+            document.wasAssociatedWith(activity, agent)
         for event in found:
             entity = artifact[event.artifact.digest]
             if event.artifact.digest not in entities:

@@ -252,6 +252,13 @@ class _Parser:
                 raise FilterSyntaxError(
                     f"{field} is a {kind.value}; like and glob match text.", self.text, token.at
                 )
+            if not glob and (len(pattern) - len(pattern.rstrip("\\"))) % 2:
+                raise FilterSyntaxError(
+                    "a like pattern cannot end in a lone backslash (it escapes nothing); to "
+                    "match a backslash, escape it: four backslashes inside the quotes.",
+                    self.text,
+                    pattern_token.at + len(pattern_token.text) - 2,
+                )
             return Match(field, glob_to_like(pattern) if glob else pattern, negated)
         if self.keyword("in"):
             return In(field, self.values(field, kind), negated)

@@ -158,7 +158,8 @@ class Walk:
         frontier, visited, hop = [key], {key}, 0
         while frontier and self.reason != "limit":
             rows = self._neighbours(kind, frontier, upstream)
-            capped = len(rows) >= self.cap
+            capped = len(rows) > self.cap  # the reader reads one row past the cap
+            rows = rows[: self.cap]
             self.linked.update(row[0] for row in rows)
             if not capped:
                 self.expanded.update(frontier)

@@ -19,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 1000
 TIME_SORTS = {"started_at", "ended_at", "created_at"}
+NEVER_NULL_SORTS = {"started_at", "created_at"}
+INTEGER_SORTS = {"size", "nfiles"}
 
 
 class ExecutionPage(Record):
@@ -286,16 +289,42 @@ def _decode(cursor: str, token: str, sort: Sort) -> tuple[Any, str]:
             "sort); repeat the search that gave it to continue, or leave the cursor out to "
             "start this one from the first page."
         )
+    if not isinstance(tie, str):
+        raise refused
+    return _sort_key(key, sort), tie
+
+
+def _sort_key(key: Any, sort: Sort) -> Any:
+    """A decoded sort key checked against what ``sort`` can hold, so nothing odd reaches SQL."""
+    invalid = InvalidInputError(
+        "This cursor is not valid for this query; start without --cursor (leave the cursor "
+        "out) to get the first page. Its position does not fit the sort "
+        f"{'-' if sort.descending else ''}{sort.field}."
+    )
+    name = sort.field.name
+    if key is None:
+        if name in NEVER_NULL_SORTS:
+            raise invalid
+        return None
     try:
-        if not isinstance(tie, str):
-            raise TypeError(tie)
-        if key is not None and sort.field.name in TIME_SORTS:
-            key = datetime.fromisoformat(key)
-        elif key is not None and (isinstance(key, bool) or not isinstance(key, int | float)):
+        if name in TIME_SORTS:
+            if not isinstance(key, str):
+                raise TypeError(key)
+            moment = datetime.fromisoformat(key)
+            if moment.tzinfo is None or moment.utcoffset() is None:
+                raise ValueError(key)
+            return moment.astimezone(UTC)
+        if isinstance(key, bool) or not isinstance(key, int | float):
             raise TypeError(key)
-    except (ValueError, TypeError):
-        raise refused from None
-    return key, tie
+        if isinstance(key, float) and not math.isfinite(key):
+            raise ValueError(key)
+        if isinstance(key, int) and abs(key) >= 2**63:
+            raise ValueError(key)
+        if name in INTEGER_SORTS and not isinstance(key, int):
+            raise TypeError(key)
+    except (ValueError, TypeError, OverflowError):
+        raise invalid from None
+    return key
 
 
 __all__ = [

@@ -27,7 +27,7 @@ the Python API its ``sys.argv`` (so ``train.py --lr 0.1`` is run as
 import re
 import shlex
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from cmf_core.records import EventDirection, Execution, ExecutionStatus, Record
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from cmf_core.store import Store
 
 _REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+$")
+_HEX_COMMIT = re.compile(r"[0-9a-fA-F]{4,64}")
 
 
 class RecipeInput(Record):
@@ -230,6 +231,7 @@ def reproduce_script(recipe: Recipe, *, source_root: str | Path | None = None) -
         "",
         "# 4. The command, as recorded, from the project root.",
         _comment(f"   Params: {_params(recipe)}"),
+        *_notebook_warning(recipe),
         _command(recipe, root),
         "",
         *_check_outputs(recipe),
@@ -267,6 +269,14 @@ def _checkout(recipe: Recipe) -> list[str]:
             "fi",
             'cd "$workdir"',
         ]
+    if not _HEX_COMMIT.fullmatch(recipe.commit):
+        return [
+            "# 1. The code: the recorded commit is not a hexadecimal object name, so it is",
+            "#    not checked out (it could be read as an option or a revision expression).",
+            'echo "cmf: the recorded commit is not a hexadecimal Git object name; check the'
+            ' code out into $workdir by hand." >&2',
+            "exit 1",
+        ]
     remote = q(recipe.remote) if recipe.remote else "''"
     branch = f" (branch {recipe.branch})" if recipe.branch else ""
     return [
@@ -279,10 +289,10 @@ def _checkout(recipe: Recipe) -> list[str]:
         "  exit 1",
         "fi",
         'if git -C "$source_root" cat-file -e "$commit^{commit}" 2>/dev/null; then',
-        '  git -C "$source_root" worktree add --quiet --detach "$workdir" "$commit"',
+        '  git -C "$source_root" worktree add --quiet --detach -- "$workdir" "$commit"',
         '  prefix=$(git -C "$source_root" rev-parse --show-prefix)',
         'elif [ -n "$remote" ]; then',
-        '  git clone --quiet --no-checkout "$remote" "$workdir"',
+        '  git clone --quiet --no-checkout -- "$remote" "$workdir"',
         '  git -C "$workdir" checkout --quiet --detach "$commit"',
         '  prefix=$(git -C "$source_root" rev-parse --show-prefix 2>/dev/null || true)',
         "else",
@@ -301,10 +311,31 @@ def _fetch_inputs(recipe: Recipe) -> list[str]:
         "#    missing here is copied from the project folder if the copy there has the recorded",
         "#    digest; otherwise fetch it as its comment says and run the script again.",
         DIGEST_OF,
+        "#    An input recorded outside the project (an absolute path, or one with `..`) is only",
+        "#    checked, never written: the script writes nothing outside the new directory.",
+        "top=$(pwd -P)",
         "fetch() {  # PATH DIGEST WHERE-FROM",
         '  if [ "$(digest_of "$1")" = "$2" ]; then return 0; fi',
+        '  case "/$1/" in',
+        "    //* | */../* | //)",
+        '      echo "cmf: input $1 is outside the project and differs; it must have digest'
+        ' $2: $3" >&2',
+        "      missing=$((missing + 1))",
+        "      return 0",
+        "      ;;",
+        "  esac",
         '  if [ "$(digest_of "$source_root/$1")" = "$2" ]; then',
-        '    mkdir -p -- "$(dirname -- "$1")" && rm -rf -- "$1" && cp -R -- "$source_root/$1" "$1"',
+        '    mkdir -p -- "$(dirname -- "$1")"',
+        '    case "$(cd -P -- "$(dirname -- "$1")" && pwd)/" in',
+        '      "$top"/*) ;;',
+        "      *)",
+        '        echo "cmf: input $1 would be written outside $top (a symbolic link);'
+        ' not copied." >&2',
+        "        missing=$((missing + 1))",
+        "        return 0",
+        "        ;;",
+        "    esac",
+        '    rm -rf -- "$1" && cp -R -- "$source_root/$1" "$1"',
         '    echo "cmf: copied $1 from $source_root" >&2',
         "    return 0",
         "  fi",
@@ -325,6 +356,13 @@ def _fetch_inputs(recipe: Recipe) -> list[str]:
             where = where.replace("PATH", item.path)
             origin = "a source: no recorded execution wrote it"
         lines.append(_comment(f"{item.path}: {item.type} {item.digest}, {origin}"))
+        if _outside(item.path):
+            warning = (
+                f"cmf: warning: input {item.path} was recorded outside the project; it is "
+                "checked where it is and never copied or replaced."
+            )
+            lines.append(_comment(warning.removeprefix("cmf: ")))
+            lines.append(f"echo {q(warning)} >&2")
         lines.append(f"fetch {q(item.path)} {q(item.digest)} {q(where)}")
     lines += [
         'if [ "$missing" -gt 0 ]; then',
@@ -333,6 +371,12 @@ def _fetch_inputs(recipe: Recipe) -> list[str]:
         "fi",
     ]
     return lines
+
+
+def _outside(path: str) -> bool:
+    """Whether writing ``path`` from the checkout could land outside it."""
+    parts = PurePosixPath(path).parts
+    return not parts or PurePosixPath(path).is_absolute() or ".." in parts
 
 
 def _environment_lines(recipe: Recipe) -> list[str]:
@@ -385,13 +429,42 @@ def _command(recipe: Recipe, root: str) -> str:
         return f"bash -c {shlex.quote(recipe.command)}"
     if not words:
         return 'echo "cmf: the recorded command is empty." >&2; exit 1'
-    first = words[0]
-    if Path(first).is_absolute() and root != "." and first.startswith(root.rstrip("/") + "/"):
-        first = "./" + first[len(root.rstrip("/")) + 1 :]  # the checkout's copy, not the original
-    words[0] = first
-    if first.endswith(".py"):  # a script run by the Python API records sys.argv, no interpreter
+    words = [_in_checkout(word, root) for word in words]  # the checkout's copies, not originals
+    if words[0].endswith(".py"):  # a script run by the Python API records sys.argv, no interpreter
         return '"$python" ' + shlex.join(words)
     return shlex.join(words)
+
+
+def _in_checkout(word: str, root: str) -> str:
+    """``word`` (or the value of ``--opt=word``) relative to the project root when it is an
+    absolute path below it, so the command uses the checkout's files, not the originals."""
+    base = root.rstrip("/") + "/"
+    if base == "/" or not root.startswith("/"):
+        return word
+    if word.startswith("/"):
+        prefix, path = "", word
+    elif "=" in word:
+        name, _, path = word.partition("=")
+        prefix = name + "="
+    else:
+        return word
+    if path.startswith(base) and len(path) > len(base):
+        return f"{prefix}./{path[len(base) :]}"
+    return word
+
+
+def _is_notebook(command: str | None) -> bool:
+    return "ipykernel" in (command or "")
+
+
+def _notebook_warning(recipe: Recipe) -> list[str]:
+    if not _is_notebook(recipe.command):
+        return []
+    warning = (
+        "cmf: warning: the run was made from a Jupyter kernel (ipykernel); the recorded "
+        "command starts a kernel, not the notebook: run the notebook's cells by hand instead."
+    )
+    return [_comment(warning.removeprefix("cmf: ")), f"echo {shlex.quote(warning)} >&2"]
 
 
 def _check_outputs(recipe: Recipe) -> list[str]:

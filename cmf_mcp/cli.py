@@ -146,6 +146,7 @@ def list_records(
         --sort -metrics.accuracy --limit 20
     cmf ls artifacts --where 'path like "data/%"' --json
     """
+    _refuse_options_that_do_not_apply(ctx, kind)
     if kind in ("executions", "artifacts"):
         filters: dict[str, Any] = (
             {"pipeline": pipeline, "stage": stage, "status": status}
@@ -155,8 +156,6 @@ def list_records(
         paging = {"where": where, "sort": sort, "cursor": cursor}
         cli_search.list_page(ctx, kind, limit=limit, as_json=as_json, **paging, **filters)
         return
-    if where or sort or cursor:
-        raise click.UsageError("--where, --sort and --cursor apply to executions and artifacts.")
     from cmf_mcp import render
 
     with open_store(ctx) as store:
@@ -167,6 +166,34 @@ def list_records(
         print_json(rows)
     else:
         render.table(kind, rows)
+
+
+# The `ls` options each kind takes; any other given is a usage error, never silently ignored.
+_LS_OPTIONS = {
+    "pipelines": {"as_json"},
+    "stages": {"pipeline", "as_json"},
+    "executions": {"pipeline", "stage", "status", "where", "sort", "cursor", "limit", "as_json"},
+    "artifacts": {"pipeline", "type_", "where", "sort", "cursor", "limit", "as_json"},
+}
+
+
+def _refuse_options_that_do_not_apply(ctx: click.Context, kind: str) -> None:
+    given = [
+        param
+        for param in ctx.command.params
+        if isinstance(param, click.Option)
+        and param.name not in _LS_OPTIONS[kind]
+        and ctx.get_parameter_source(param.name or "")
+        not in (None, click.core.ParameterSource.DEFAULT)
+    ]
+    if not given:
+        return
+    names = ", ".join(param.opts[0] for param in given)
+    takes = [k for k, options in _LS_OPTIONS.items() if all(p.name in options for p in given)]
+    they = "it" if len(given) == 1 else "they"
+    where = f"; {they} can apply to {' and '.join(takes)}" if takes else ""
+    verb = "does" if len(given) == 1 else "do"
+    raise click.UsageError(f"{names} {verb} not apply to ls {kind}{where}.", ctx)
 
 
 @cli.command()

@@ -456,3 +456,11 @@ def test_cmf_metrics_lists_names_a_history_and_a_stage(store_url: str) -> None:
     assert code == 2 and "--pipeline" in err
     code, _, err = invoke(store_url, "metrics")
     assert code == 2
+
+
+def test_a_path_only_one_run_read_lists_one_empty_producer_per_run(store: Store) -> None:
+    a = run(store, "train", inputs=[("f", d(1)), ("x", d(7))], outputs=[("out", d(3))])
+    b = run(store, "train", inputs=[("f", d(1))], outputs=[("out", d(4))])
+    (found,) = compare_runs(store, [a, b]).divergence
+    assert found.kind == "missing"
+    assert found.producers == [None, None]

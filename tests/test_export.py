@@ -327,3 +327,19 @@ def test_cmf_export_of_a_graph_needs_a_node_or_a_pipeline(
     assert code == 2 and "Name a NODE or a --pipeline" in err
     code, _, err = invoke(store_url, "export", "--format", "prov", "--pipeline", "nope")
     assert code == 1 and "No pipeline 'nope'" in err
+
+
+def test_prov_json_quotes_a_site_name_with_a_space_and_a_hash(store: Store) -> None:
+    from prov.model import ProvAgent, ProvDocument
+
+    g = Graph(store)
+    g.run("edge", "train", ("raw",), ("model",), pipeline="fraud", site="edge lab #2/é")
+    g.run("again", "train", ("raw",), ("model2",), pipeline="fraud", site="edge lab #2/é")
+    text = export.to_prov(store)
+    validator("prov-json.json").validate(json.loads(text))
+    assert list(json.loads(text)["agent"]) == ["site:edge%20lab%20%232%2F%C3%A9"]
+    document = ProvDocument.deserialize(content=text, format="json")
+    (agent,) = document.get_records(ProvAgent)
+    assert agent.identifier.uri == f"{export.PROV_BASE}site:edge%20lab%20%232%2F%C3%A9"
+    assert {str(k): v for k, v in agent.attributes}["prov:label"] == "edge lab #2/é"
+    assert len(json.loads(text)["wasAssociatedWith"]) == 2

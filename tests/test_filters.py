@@ -146,6 +146,7 @@ def test_artifact_filters_parse_with_their_own_fields(text: str, tree: object) -
         ("stage in 'a'", 10, "expected '(' to start the list"),
         ("stage in ('a' 'b')", 15, "expected ',' or ')'"),
         ("stage like 3", 12, "expected a quoted pattern"),
+        ("stage like 'a\\\\'", 15, "cannot end in a lone backslash"),
         ("size = 12abc", 8, "is not a number"),
         ("size = 1_000", 8, "not a number cmf can compare"),
         ("size = 99999999999999999999", 8, "not a number cmf can compare"),

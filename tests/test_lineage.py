@@ -556,3 +556,17 @@ def test_cmf_lineage_errors_are_one_line_with_exit_status_1(
     assert code == 1 and "depth must be a whole number from 1 to 1,000" in err
     code, _, err = invoke(store_url, "impact", recorded["train"])
     assert code == 1 and "Impact starts from an artifact" in err
+
+
+def test_a_hop_with_exactly_as_many_events_as_its_cap_is_not_cut(graph: Graph) -> None:
+    # limit=2 gives a cap of 8 events per hop: one output logged under 8 paths fills it.
+    graph.start("write", "prepare")
+    for n in range(8):
+        graph.log("write", "data", EventDirection.OUTPUT, path=f"data/{n}.csv")
+    result = lineage(graph.store, graph.ids["write"], direction="downstream", limit=2)
+    assert (len(result.nodes), len(result.edges)) == (2, 8)
+    assert (result.truncated, result.truncated_reason) == (False, None)
+    graph.log("write", "data", EventDirection.OUTPUT, path="data/8.csv")  # one past the cap
+    cut = lineage(graph.store, graph.ids["write"], direction="downstream", limit=2)
+    assert (cut.truncated, len(cut.edges)) == (True, 8)
+    assert sorted(e.path for e in cut.edges) == [f"data/{n}.csv" for n in range(8)]

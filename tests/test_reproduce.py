@@ -99,7 +99,8 @@ def test_the_recipe_names_commit_inputs_command_params_and_environment(store_url
     script = reproduce_script(recipe, source_root="/srv/fraud")
     assert f"# WARNING: The run was made with uncommitted changes (diff {d(77)})" in script
     assert "set -euo pipefail" in script and f"commit={'a' * 40}" in script
-    assert 'git -C "$source_root" worktree add --quiet --detach "$workdir" "$commit"' in script
+    assert 'git -C "$source_root" worktree add --quiet --detach -- "$workdir" "$commit"' in script
+    assert 'git clone --quiet --no-checkout -- "$remote" "$workdir"' in script
     assert "remote=https://example.com/fraud.git" in script
     assert "numpy==1.26.4\nscikit-learn==1.4.2\nCMF_REQUIREMENTS" in script
     assert f"fetch data/raw.csv {d(1)} " in script
@@ -261,7 +262,10 @@ def test_the_recorded_command_runs_from_the_checkout(sqlite_url: str) -> None:
     assert "The run never ended (still running, or killed)" in recipe.warnings[-2]
     cases = {
         "/srv/fraud/src/train.py --lr 0.1": '"$python" ./src/train.py --lr 0.1',
-        "/usr/bin/python3 /srv/fraud/train.py": "/usr/bin/python3 /srv/fraud/train.py",
+        "/usr/bin/python3 /srv/fraud/train.py": "/usr/bin/python3 ./train.py",
+        "python /srv/fraud/a.py --in /srv/fraud/d/x --out=/srv/fraud/o /srv/fraudx /etc/f": (
+            "python ./a.py --in ./d/x --out=./o /srv/fraudx /etc/f"
+        ),
         "python 'it''s.py": "bash -c 'python '\"'\"'it'\"'\"''\"'\"'s.py'",
         "   ": 'echo "cmf: the recorded command is empty." >&2; exit 1',
     }
@@ -285,3 +289,67 @@ def test_a_commit_that_moved_during_the_run_is_a_warning(sqlite_url: str) -> Non
         "No command was recorded; run the stage the way it was run.",
         f"The environment {d(6)} is not in the store.",
     ]
+
+
+def test_inputs_recorded_outside_the_project_are_never_replaced(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    # The script runs in work/new; `../victim.txt` there is the user's work/victim.txt.
+    work, source = tmp_path / "work", tmp_path / "src"
+    (work / "new").mkdir(parents=True)
+    source.mkdir()
+    (tmp_path / "victim.txt").write_text("recorded\n")  # what $source_root/../victim.txt holds
+    (work / "victim.txt").write_text("mine\n")
+    (tmp_path / "abs.txt").write_text("mine too\n")
+    (source / str(tmp_path).lstrip("/")).mkdir(parents=True)
+    (source / str(tmp_path).lstrip("/") / "abs.txt").write_text("recorded\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.txt").write_text("mine\n")
+    (work / "new" / "data").symlink_to(outside)  # the checkout has a link out of it
+    (source / "data").mkdir()
+    (source / "data" / "x.txt").write_text("recorded\n")
+    recorded = hash_path(tmp_path / "victim.txt").digest
+    inputs = [("../victim.txt", recorded), (str(tmp_path / "abs.txt"), recorded)]
+    inputs.append(("data/x.txt", recorded))
+    with Store(sqlite_url) as store:
+        run = execution(store, "train", inputs=inputs, command="true")
+        recipe = reproduce(store, run)
+    script = reproduce_script(recipe, source_root=source)
+    assert "# warning: input ../victim.txt was recorded outside the project" in script
+    result = subprocess.run(
+        ["bash", "-c", script, "reproduce", str(work / "new")],
+        cwd=work,
+        env={**os.environ, "CMF_PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert (work / "victim.txt").read_text() == "mine\n"
+    assert (tmp_path / "abs.txt").read_text() == "mine too\n"
+    assert (outside / "x.txt").read_text() == "mine\n"
+    assert "cmf: input ../victim.txt is outside the project and differs" in result.stderr
+    assert "would be written outside" in result.stderr
+    assert "3 input(s) missing" in result.stderr
+
+
+def test_a_commit_that_is_not_hexadecimal_is_never_checked_out(sqlite_url: str) -> None:
+    with Store(sqlite_url) as store:
+        run = execution(store, "train", git_commit_start="--output=/tmp/x", command="true")
+        recipe = reproduce(store, run)
+    script = reproduce_script(recipe, source_root="/srv/fraud")
+    assert "git clone" not in script and "worktree add" not in script
+    assert "is not a hexadecimal Git object name" in script
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+
+
+def test_a_command_run_from_a_jupyter_kernel_is_a_warning_in_the_script(sqlite_url: str) -> None:
+    command = "/usr/bin/python3 -m ipykernel_launcher -f /run/kernel-1.json"
+    with Store(sqlite_url) as store:
+        run = execution(store, "train", git_commit_start="a" * 40, command=command)
+        recipe = reproduce(store, run)
+    script = reproduce_script(recipe, source_root="/srv/fraud")
+    assert "# warning: the run was made from a Jupyter kernel (ipykernel)" in script
+    assert "echo 'cmf: warning: the run was made from a Jupyter kernel" in script
+    plain = reproduce_script(recipe.model_copy(update={"command": "make"}), source_root="/srv")
+    assert "ipykernel" not in plain

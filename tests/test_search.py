@@ -365,8 +365,49 @@ def test_a_tampered_cursor_is_refused(searchable: Store, sort: str, key: Any, ti
     payload = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
     forged = {**payload, "k": key, "t": tie}
     cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
-    with pytest.raises(InvalidInputError, match="is not a cursor from a cmf search"):
+    expected = "is not a cursor from a cmf search" if tie == 5 else "is not valid for this query"
+    with pytest.raises(InvalidInputError, match=expected):
         search_executions(searchable, sort=sort, cursor=cursor)
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("-started_at", None),  # started_at is never null
+        ("-started_at", "2024-05-01T10:00:00"),  # naive
+        ("-started_at", "9999-12-31T23:59:59-05:00"),  # past year 9999 in UTC
+        ("-started_at", 17),
+        ("-ended_at", "0001-01-01T00:00:00+05:00"),
+        ("-metrics.accuracy", 2**63),
+        ("-metrics.accuracy", -(2**70)),
+        ("-metrics.accuracy", "NaN"),
+        ("-metrics.accuracy", "Infinity"),
+        ("-params.lr", 10**40),
+    ],
+)
+def test_a_cursor_key_that_does_not_fit_the_sort_is_refused_without_an_overflow(
+    searchable: Store, sort: str, key: Any
+) -> None:
+    real = search_executions(searchable, sort=sort, limit=1).next_cursor
+    assert real
+    payload = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
+    text = json.dumps({**payload, "k": key})
+    if key in ("NaN", "Infinity"):  # what json.dumps writes for float("nan") and float("inf")
+        text = text.replace(f'"{key}"', key)
+    cursor = base64.urlsafe_b64encode(text.encode()).decode()
+    with pytest.raises(InvalidInputError, match="is not valid for this query; start without"):
+        search_executions(searchable, sort=sort, cursor=cursor)
+
+
+def test_a_cursor_size_must_be_a_whole_number(searchable: Store) -> None:
+    real = search_artifacts(searchable, sort="-size", limit=1).next_cursor
+    assert real
+    payload = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
+    for key in (1.5, 2**63):
+        forged = json.dumps({**payload, "k": key}).encode()
+        cursor = base64.urlsafe_b64encode(forged).decode()
+        with pytest.raises(InvalidInputError, match="is not valid for this query"):
+            search_artifacts(searchable, sort="-size", cursor=cursor)
 
 
 def test_a_json_key_the_language_cannot_write_is_refused_by_the_store(searchable: Store) -> None:
@@ -399,6 +440,22 @@ def test_like_is_case_sensitive_and_escapes_its_wildcards(store: Store) -> None:
     assert ids(store, "stage glob '50[*]'") == []
     assert ids(store, "stage like 'TRAIN'") == []
     assert ids(store, "stage like 'tr_in'") == ["e05", "e04", "e03", "e02"]
+
+
+def test_a_like_pattern_ending_in_a_backslash_means_the_same_on_both_backends(
+    store: Store,
+) -> None:
+    add(store, "e12", stage="back\\", at=T0 - timedelta(days=1))
+    add(store, "e13", stage="back", at=T0 - timedelta(days=2))
+    with pytest.raises(FilterSyntaxError, match="lone backslash"):
+        ids(store, "stage like 'back\\\\'")
+    assert ids(store, "stage like 'back\\\\\\\\'") == ["e12"]  # an escaped backslash
+    # A tree built without the parser: the lone backslash is a literal one everywhere.
+    found = store.search_executions(
+        Match(Field("stage"), "back\\"), sort=parse_sort("-started_at", "executions"),
+        limit=10, after=None,
+    )  # fmt: skip
+    assert [f.execution.id for f in found] == ["e12"]
 
 
 # -- artifacts -----------------------------------------------------------------------------------
@@ -551,6 +608,13 @@ def test_ls_artifacts_where_path_like_prints_paths_and_producers(
         (["executions", "--cursor", "junk"], 1, "is not a cursor from a cmf search"),
         (["artifacts", "--sort", "-started_at"], 1, "Error: Cannot sort artifacts"),
         (["pipelines", "--where", "stage = 'a'"], 2, "apply to executions and artifacts"),
+        (["artifacts", "--stage", "train"], 2, "--stage does not apply to ls artifacts"),
+        (["artifacts", "--status", "failed"], 2, "--status does not apply to ls artifacts"),
+        (["executions", "--type", "model"], 2, "--type does not apply to ls executions"),
+        (["stages", "--limit", "5"], 2, "--limit does not apply to ls stages"),
+        (["pipelines", "--pipeline", "fraud"], 2, "--pipeline does not apply to ls pipelines"),
+        (["pipelines", "--limit", "50"], 2, "--limit does not apply to ls pipelines"),
+        (["stages", "--type", "model", "--sort", "size"], 2, "--type, --sort do not apply"),
     ],
 )
 def test_ls_with_bad_search_options_says_what_went_wrong(

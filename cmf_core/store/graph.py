@@ -133,13 +133,16 @@ def _artifacts_select() -> Select[Any]:
     )
 
 
-# The two hop queries, built once: a hop only binds its frontier, direction and cap.
+# The two hop queries, built once: a hop only binds its frontier, direction and cap. Their
+# order is total (a cut keeps the same rows every time) and they read one row past the cap,
+# so exactly ``cap`` rows is not mistaken for a cut.
 _EXECUTIONS_OF = (
     _executions_select()
     .where(
         events.c.artifact_id.in_(bindparam("ids", expanding=True)),
         events.c.direction == bindparam("direction"),
     )
+    .order_by(executions.c.started_at, executions.c.id, events.c.artifact_id, events.c.path)
     .limit(bindparam("cap"))
 )
 _ARTIFACTS_OF = (
@@ -148,6 +151,7 @@ _ARTIFACTS_OF = (
         events.c.execution_id.in_(bindparam("ids", expanding=True)),
         events.c.direction == bindparam("direction"),
     )
+    .order_by(artifacts.c.digest, events.c.execution_id, events.c.path)
     .limit(bindparam("cap"))
 )
 
@@ -210,12 +214,15 @@ class GraphReader:
     def executions_of(
         self, digests: Collection[str], direction: EventDirection, *, cap: int
     ) -> list[ExecutionHit]:
-        """Events of ``direction`` on these artifacts, with their executions (≤ ``cap`` rows)."""
+        """Events of ``direction`` on these artifacts, with their executions in a stable order.
+
+        At most ``cap + 1`` rows: more than ``cap`` means the hop was cut.
+        """
         ids = self._artifact_ids(digests)
         digest_of = {self._ids[d]: d for d in digests if d in self._ids}
         hits: list[ExecutionHit] = []
         for chunk in _chunks(ids):
-            bound = {"ids": chunk, "direction": direction.value, "cap": cap - len(hits)}
+            bound = {"ids": chunk, "direction": direction.value, "cap": cap + 1 - len(hits)}
             hits.extend(
                 ExecutionHit(
                     digest=digest_of[row.event_artifact_id],
@@ -224,17 +231,20 @@ class GraphReader:
                 )
                 for row in self._conn.execute(_EXECUTIONS_OF, bound)
             )
-            if len(hits) >= cap:
+            if len(hits) > cap:
                 break
         return hits
 
     def artifacts_of(
         self, execution_ids: Collection[str], direction: EventDirection, *, cap: int
     ) -> list[ArtifactHit]:
-        """Events of ``direction`` of these executions, with their artifacts (≤ ``cap`` rows)."""
+        """Events of ``direction`` of these executions, with their artifacts in a stable order.
+
+        At most ``cap + 1`` rows: more than ``cap`` means the hop was cut.
+        """
         hits: list[ArtifactHit] = []
         for chunk in _chunks(sorted(execution_ids)):
-            bound = {"ids": chunk, "direction": direction.value, "cap": cap - len(hits)}
+            bound = {"ids": chunk, "direction": direction.value, "cap": cap + 1 - len(hits)}
             for row in self._conn.execute(_ARTIFACTS_OF, bound):
                 self._ids[row.digest] = row.id
                 hits.append(
@@ -244,7 +254,7 @@ class GraphReader:
                         artifact=_artifact_summary(row),
                     )
                 )
-            if len(hits) >= cap:
+            if len(hits) > cap:
                 break
         return hits
 

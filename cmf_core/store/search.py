@@ -458,6 +458,8 @@ def _day(op: str, day: date) -> Build:
 
 def _like(column: ColumnElement[Any], pattern: str, is_postgres: bool) -> Predicate:
     if is_postgres:
+        if (len(pattern) - len(pattern.rstrip("\\"))) % 2:  # a lone \ at the end: literal,
+            pattern += "\\"  # as SQLite's GLOB takes it (PostgreSQL would refuse it)
         return column.like(pattern, escape="\\")
     # SQLite's LIKE ignores case (and then no index helps); GLOB is case-sensitive.
     return column.op("GLOB", is_comparison=True)(_like_to_glob(pattern))
