@@ -764,3 +764,11 @@ def test_random_filters_match_exactly_what_the_documented_semantics_say(
         return
     expected = [run["id"] for run in runs if holds(tree, run)]
     assert ids(searchable, text) == expected, text
+
+
+def test_params_with_non_ascii_names_are_found_on_every_backend(store: Store) -> None:
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    run = str(uuid.UUID(int=uuid.uuid4().int))
+    add(store, run, at=at, params={"taux_d'apprentissage_é": 0.5, "学习率": 3})
+    assert ids(store, 'params."taux_d\'apprentissage_é" = 0.5') == [run]
+    assert ids(store, 'params."学习率" >= 3') == [run]

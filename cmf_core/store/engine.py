@@ -17,6 +17,8 @@ compared with this code's :data:`HEAD_REVISION`:
 - unknown revision → this cmf is older than the store: upgrade cmf.
 """
 
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +91,12 @@ def _sqlite_engine(parsed: URL) -> Engine:
             raise StoreError(
                 f"Cannot create the folder for the SQLite store {path}: {exc.strerror}."
             ) from exc
-    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    engine = create_engine(
+        parsed,
+        connect_args={"timeout": BUSY_TIMEOUT_S},
+        # Keys stored as written (not \u-escaped), so SQLite's json_extract('$."é"') finds them.
+        json_serializer=functools.partial(json.dumps, ensure_ascii=False),
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
