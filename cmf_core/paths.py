@@ -16,6 +16,9 @@ A path is accepted when all of these hold:
   ``data/x -> /etc`` is refused;
 - for a directory, no symlink anywhere under it points outside the roots
   (hashing reads the target of a symlink to a file);
+- it is not inside a ``.cmf`` or ``.git`` folder, and a directory holds neither
+  (so ``.``, the project root, is refused: hashing would read the live store
+  and ``config.local.toml``);
 - it exists.
 
 Messages never show where an escaping path or link leads, nor any absolute
@@ -30,6 +33,7 @@ from pathlib import Path
 from cmf_core.errors import InvalidInputError, NotFoundError
 
 MAX_PATH_CHARS = 4096
+PRIVATE = frozenset({".cmf", ".git"})  # never read: the live store, local secrets, Git's internals
 _SHOWN_CHARS = 200
 
 
@@ -62,6 +66,7 @@ def check_readable(path: str, *, roots: Sequence[Path]) -> Path:
             "project root (relative paths start there); copy or move the file into the "
             "project first if it lives elsewhere."
         )
+    _check_private(absolute, anchors, shown)
     real_roots = [Path(os.path.realpath(root)) for root in anchors]
     try:
         real = Path(os.path.realpath(absolute))
@@ -73,6 +78,7 @@ def check_readable(path: str, *, roots: Sequence[Path]) -> Path:
             f"{shown} is a symbolic link (or lies under one) that leads outside the project, "
             "so it cannot be read. Log the file it points to from inside the project instead."
         )
+    _check_private(real, real_roots, shown)
     if not exists:
         raise NotFoundError(
             f"{shown} does not exist. Paths are relative to the project root; check the "
@@ -91,6 +97,9 @@ def _check_links_under(folder: Path, real_roots: list[Path], shown: str) -> None
         try:
             with os.scandir(current) as entries:
                 for entry in entries:
+                    if entry.name in PRIVATE:
+                        inner = os.path.relpath(entry.path, folder)
+                        raise InvalidInputError(_private_message(shown, inner))
                     if entry.is_symlink():
                         target = Path(os.path.realpath(entry.path))
                         if not _inside(target, real_roots):
@@ -104,6 +113,24 @@ def _check_links_under(folder: Path, real_roots: list[Path], shown: str) -> None
                         pending.append(entry.path)
         except OSError as exc:
             raise InvalidInputError(f"{shown} cannot be listed: {_reason(exc)}.") from None
+
+
+def _check_private(path: Path, roots: Sequence[Path], shown: str) -> None:
+    """Refuse a path inside a ``.cmf`` or ``.git`` folder of a root."""
+    for root in roots:
+        if path == root or path.is_relative_to(root):
+            parts = path.relative_to(root).parts
+            if any(part in PRIVATE for part in parts):
+                raise InvalidInputError(_private_message(shown, None))
+
+
+def _private_message(shown: str, inner: str | None) -> str:
+    where = f"holds {_shown(inner)}, which is" if inner else "is"
+    return (
+        f"{shown} {where} cmf's own store and settings (.cmf) or Git's internals (.git): "
+        "these are never logged as artifacts (they change with every run and may hold "
+        "secrets). Log the data files or folders themselves, e.g. 'data/' rather than '.'."
+    )
 
 
 def _inside(path: Path, roots: Sequence[Path]) -> bool:

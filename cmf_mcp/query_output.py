@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from cmf_core.compare import Comparison
 from cmf_core.lineage import ArtifactNode, LineageGraph
@@ -24,14 +24,16 @@ from cmf_mcp.schemas import (
     Output,
     PageInfo,
     clip_mapping,
+    clip_paths,
     clip_text,
+    cut_to,
     encode_cursor,
     fit,
     short_digest,
     short_id,
     size_of,
 )
-from cmf_mcp.tool_output import DATA, data, more_line, size, summary_lines, when
+from cmf_mcp.tool_output import DATA, data, more_line, plain, size, summary_lines, when
 
 SENTENCE = 300  # characters of one sentence of a comparison's summary
 M = TypeVar("M", bound=Output)
@@ -47,15 +49,21 @@ class SearchPage(Protocol):
     def has_more(self) -> bool: ...
 
 
-def fit_search(fetch: Callable[[int], P], limit: int, build: Callable[[P, bool], M]) -> M:
+def fit_search(
+    fetch: Callable[[int], P],
+    limit: int,
+    build: Callable[[P, bool], M],
+    shorter: Callable[[P], M],
+) -> M:
     """A search page that fits the budget; a page cut short is fetched again with fewer
-    items, so its ``next_cursor`` resumes exactly after the last item shown."""
+    items, so its ``next_cursor`` resumes exactly after the last item shown. At least one
+    item is kept: when even one does not fit, ``shorter`` shows it in concise detail."""
     page = fetch(limit)
     model = build(page, False)
-    if size_of(model) <= STRUCTURED_BUDGET or len(page.items) <= 1:
+    if size_of(model) <= STRUCTURED_BUDGET or not page.items:
         return model
     items = list(page.items)
-    low, high = 1, len(items) - 1
+    low, high = 0, len(items) - 1  # the most items that fit lies in [low, high]
     while low < high:
         middle = (low + high + 1) // 2
         smaller: Any = page.model_copy(update={"items": items[:middle]})  # type: ignore[attr-defined]
@@ -63,7 +71,7 @@ def fit_search(fetch: Callable[[int], P], limit: int, build: Callable[[P, bool],
             low = middle
         else:
             high = middle - 1
-    return build(fetch(low), True)
+    return build(fetch(low), True) if low else shorter(fetch(1))
 
 
 # -- search --------------------------------------------------------------------------------
@@ -102,8 +110,8 @@ def artifact_hit(hit: ArtifactHit, level: DetailLevel) -> ArtifactHitItem:
         created_at=a.created_at,
         path=clip_text(hit.path, level, path=True)[0],
         produced_by=hit.produced_by,
-        pipeline=hit.pipeline,
-        stage=hit.stage,
+        pipeline=clip_text(hit.pipeline, level)[0],
+        stage=clip_text(hit.stage, level)[0],
         properties=clip_mapping(a.properties, level)[0] if level == "full" else None,
     )
 
@@ -125,9 +133,12 @@ def artifacts_text(page: ArtifactPageOut) -> str:
     lines = [f"{len(page.items)} artifact(s):"]
     for a in page.items:
         made = (
-            f"  made by {a.pipeline}/{a.stage} {short_id(a.produced_by)}" if a.produced_by else ""
+            f"  made by {plain(a.pipeline)}/{plain(a.stage)} {short_id(a.produced_by)}"
+            if a.produced_by
+            else ""
         )
-        lines.append(f"  {a.type:<8} {a.short_digest}  {a.path or '-'}  {size(a.size)}{made}")
+        where = plain(a.path) or "-"
+        lines.append(f"  {a.type:<8} {a.short_digest}  {where}  {size(a.size)}{made}")
     lines += more_line(page.has_more, page.next_cursor, page.truncated)
     lines.append("next: get_artifact(digest) for its producers and users; query_lineage(digest)")
     return "\n".join(lines)
@@ -185,17 +196,15 @@ def lineage_node(node: Any, level: DetailLevel) -> LineageNodeItem:
             hop=node.hop,
             type=node.type.value,
             size=node.size,
-            paths=[
-                clip_text(p, level, path=True)[0] or "" for p in node.paths[: LIMITS[level].paths]
-            ],
+            paths=clip_paths(node.paths, level)[0],
         )
     return LineageNodeItem(
         kind="execution",
         id=node.id,
         short=short_id(node.id),
         hop=node.hop,
-        pipeline=node.pipeline,
-        stage=node.stage,
+        pipeline=clip_text(node.pipeline, level)[0],
+        stage=clip_text(node.stage, level)[0],
         status=node.status.value,
         started_at=node.started_at,
         git_commit=node.git_commit,
@@ -203,7 +212,7 @@ def lineage_node(node: Any, level: DetailLevel) -> LineageNodeItem:
 
 
 def lineage_out(graph: LineageGraph, level: DetailLevel) -> LineageOut:
-    def build(nodes: Sequence[Any], cut: bool) -> LineageOut:
+    def build(nodes: Sequence[Any], cut: bool, at: DetailLevel = level) -> LineageOut:
         kept = {n.digest if isinstance(n, ArtifactNode) else n.id for n in nodes}
         edges = [e for e in graph.edges if e.source in kept and e.target in kept]
         return LineageOut(
@@ -213,13 +222,13 @@ def lineage_out(graph: LineageGraph, level: DetailLevel) -> LineageOut:
             view=graph.view,
             depth=graph.depth,
             depth_reached=graph.depth_reached,
-            nodes=[lineage_node(n, level) for n in nodes],
+            nodes=[lineage_node(n, at) for n in nodes],
             edges=[
                 LineageEdgeItem(
                     source=e.source,
                     target=e.target,
                     kind=e.kind,
-                    path=clip_text(e.path, level, path=True)[0],
+                    path=clip_text(e.path, at, path=True)[0],
                     via=e.via,
                 )
                 for e in edges
@@ -230,7 +239,7 @@ def lineage_out(graph: LineageGraph, level: DetailLevel) -> LineageOut:
         )
 
     ordered = sorted(graph.nodes, key=lambda n: (n.hop is None, n.hop or 0))
-    return fit(ordered, build)
+    return fit(ordered, build, lambda nodes: build(nodes, True, "concise"))
 
 
 def _short(key: str | None) -> str:
@@ -248,17 +257,18 @@ def lineage_text(out: LineageOut) -> str:
     ]
     for n in out.nodes:
         if n.kind == "artifact":
-            where = ", ".join(n.paths or []) or "-"
+            where = ", ".join(plain(p) for p in n.paths or []) or "-"
             lines.append(f"  hop {n.hop}: artifact {n.short} {n.type} {where}")
         else:
             git = f" git {n.git_commit[:10]}" if n.git_commit else ""
             lines.append(
-                f"  hop {n.hop}: execution {n.short} {n.pipeline}/{n.stage} {n.status} "
+                f"  hop {n.hop}: execution {n.short} {plain(n.pipeline)}/{plain(n.stage)} "
+                f"{n.status} "
                 f"{when(n.started_at)}{git}"
             )
     lines.append("edges (source -> target):")
     for e in out.edges:
-        label = f" [{e.path}]" if e.path else (f" via {_short(e.via)}" if e.via else "")
+        label = f" [{plain(e.path)}]" if e.path else (f" via {_short(e.via)}" if e.via else "")
         lines.append(f"  {_short(e.source)} -{e.kind}-> {_short(e.target)}{label}")
     lines.append("next: get_execution / get_artifact on a node; raise depth to see further")
     return "\n".join(lines)
@@ -303,7 +313,8 @@ def compare_out(comparison: Comparison, level: DetailLevel) -> CompareOut:
                 "summary": [_clip_sentence(s) for s in comparison.summary[:most]],
             }
         )
-        return CompareOut(comparison=clipped_copy, clipped=clipped_copy != comparison)
+        shortened = clip_strings(clipped_copy, LIMITS[level].value)
+        return CompareOut(comparison=shortened, clipped=shortened != comparison)
 
     most = cap
     out = build(most)
@@ -313,8 +324,27 @@ def compare_out(comparison: Comparison, level: DetailLevel) -> CompareOut:
     return out
 
 
+R = TypeVar("R", bound=BaseModel)
+
+
+def clip_strings(record: R, limit: int) -> R:
+    """``record`` with every string in it (names, paths, sentences) clipped to ``limit``
+    escaped characters: the values lists of a comparison or recipe repeat user data."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return cut_to(value, limit)[0]
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {cut_to(k, limit)[0]: walk(v) for k, v in value.items()}
+        return value
+
+    return type(record).model_validate(walk(record.model_dump(mode="json")))
+
+
 def _clip_sentence(sentence: str) -> str:
-    return sentence if len(sentence) <= SENTENCE else sentence[:SENTENCE] + "…"
+    return cut_to(sentence, SENTENCE)[0]
 
 
 def _clip_value(value: Any, level: DetailLevel) -> Any:
@@ -326,7 +356,8 @@ def compare_text(out: CompareOut) -> str:
     lines = ["runs compared (the first is the baseline):"]
     for r in c.executions:
         lines.append(
-            f"  {r.label}: {r.pipeline}/{r.stage} {r.status.value} {when(r.started_at)} ({r.id})"
+            f"  {plain(r.label)}: {plain(r.pipeline)}/{plain(r.stage)} {r.status.value} "
+            f"{when(r.started_at)} ({r.id})"
         )
     lines.append(f"what changed, most likely cause first (values quoted from the runs are {DATA}):")
     lines += [f"  - {data(s)[1:-1]}" for s in c.summary] or ["  - nothing recorded differs"]
@@ -384,14 +415,14 @@ def metric_history_out(series: MetricSeries, *, offset: int, limit: int) -> Metr
             truncated=truncated,
         )
 
-    return fit(points[offset : offset + limit], build)
+    return fit(points[offset : offset + limit], build, lambda items: build(items, True))
 
 
 def metric_history_text(out: MetricHistoryOut) -> str:
     def show(value: float | None) -> str:
         return "nan" if value is None else f"{value:.6g}"
 
-    head = f"{out.name} of execution {out.short_id}:"
+    head = f"{plain(out.name)} of execution {out.short_id}:"
     if out.final is not None:
         head += f" final {show(out.final)};"
     head += f" {out.count} step(s)"
@@ -433,6 +464,7 @@ def recipe_out(recipe: Recipe, level: DetailLevel) -> RecipeOut:
                 "environment": environment,
             }
         )
+        copy = clip_strings(copy, LIMITS[level].path)
         return RecipeOut(
             recipe=copy,
             inputs_total=len(recipe.inputs),
@@ -451,13 +483,13 @@ def recipe_out(recipe: Recipe, level: DetailLevel) -> RecipeOut:
 
 def recipe_text(out: RecipeOut) -> str:
     r = out.recipe
-    run = f"{short_id(r.execution_id)} ({r.pipeline}/{r.stage}, {r.status.value})"
+    run = f"{short_id(r.execution_id)} ({plain(r.pipeline)}/{plain(r.stage)}, {r.status.value})"
     lines = [f"to reproduce execution {run}:"]
     code = r.commit or "unknown commit"
     lines.append(
         f"  code: {code}"
         + (" (the tree was dirty)" if r.is_dirty else "")
-        + (f" on {r.branch}" if r.branch else "")
+        + (f" on {plain(r.branch)}" if r.branch else "")
     )
     if r.command:
         lines.append(f"  command {DATA}: {data(r.command)}")
@@ -466,15 +498,17 @@ def recipe_text(out: RecipeOut) -> str:
     lines.append(f"  inputs ({out.inputs_total}):")
     for i in r.inputs:
         made = (
-            f" made by {i.producer_stage} {short_id(i.producer)}" if i.producer else " (a source)"
+            f" made by {plain(i.producer_stage)} {short_id(i.producer)}"
+            if i.producer
+            else " (a source)"
         )
-        lines.append(f"    {i.path}  {short_digest(i.digest)}{made}")
-    lines.append(f"  outputs ({out.outputs_total}): " + ", ".join(o.path for o in r.outputs))
+        lines.append(f"    {plain(i.path)}  {short_digest(i.digest)}{made}")
+    lines.append(f"  outputs ({out.outputs_total}): " + ", ".join(plain(o.path) for o in r.outputs))
     if r.environment:
         e = r.environment
         lines.append(
             f"  environment: python {e.python} on {e.platform}, {out.requirements_total} packages"
             + ("" if e.requirements else " (listed with detail='full')")
         )
-    lines += [f"  warning: {w}" for w in r.warnings]
+    lines += [f"  warning: {plain(w)}" for w in r.warnings]
     return "\n".join(lines)

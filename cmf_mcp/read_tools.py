@@ -21,6 +21,7 @@ from cmf_mcp.schemas import (
     ArtifactView,
     Cursor,
     Detail,
+    DetailLevel,
     ExecutionRef,
     ExecutionView,
     Name,
@@ -100,16 +101,16 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
                 cursor=cursor,
             )
 
-        def build(page: Any, truncated: bool) -> q.ExecutionPageOut:
+        def build(page: Any, truncated: bool, at: DetailLevel = detail) -> q.ExecutionPageOut:
             return q.ExecutionPageOut(
-                items=[execution_summary(e, detail) for e in page.items],
+                items=[execution_summary(e, at) for e in page.items],
                 has_more=page.has_more,
                 next_cursor=page.next_cursor,
                 truncated=truncated,
             )
 
         with tool_errors(state):
-            out = q.fit_search(fetch, limit, build)
+            out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
         return result(out, q.executions_text(out))
 
     @server.tool(annotations=READ)
@@ -167,16 +168,16 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
                 cursor=cursor,
             )
 
-        def build(page: Any, truncated: bool) -> q.ArtifactPageOut:
+        def build(page: Any, truncated: bool, at: DetailLevel = detail) -> q.ArtifactPageOut:
             return q.ArtifactPageOut(
-                items=[q.artifact_hit(h, detail) for h in page.items],
+                items=[q.artifact_hit(h, at) for h in page.items],
                 has_more=page.has_more,
                 next_cursor=page.next_cursor,
                 truncated=truncated,
             )
 
         with tool_errors(state):
-            out = q.fit_search(fetch, limit, build)
+            out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
         return result(out, q.artifacts_text(out))
 
     @server.tool(annotations=READ)
@@ -210,11 +211,16 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
         or narrow the start. Next: get_execution / get_artifact on a node.
         """
         from cmf_core.lineage import lineage
+        from cmf_core.lookup import resolve_reference
 
         with tool_errors(state, "Call search_artifacts or search_executions to find a start."):
+            # Resolved here so a relative path is read from the project root, not the cwd.
+            key = resolve_reference(
+                state.store, node, project_root=state.project_root, cwd=state.project_root
+            )[1]
             graph = lineage(
                 state.store,
-                node,
+                key,
                 direction=direction,
                 depth=depth,
                 limit=limit,

@@ -12,6 +12,7 @@ Each JSON body is the same bounded output model the matching tool returns.
 A missing record is a resource-not-found error whose message says what to call.
 """
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,13 +67,11 @@ def register_resources(server: MCPServer[Any], state: ServerState) -> None:
             newest = state.store.list_executions(pipeline=name, limit=NEWEST)
         page = out.pipeline_page(found, stages, "full", offset=0, limit=1)
         body = {
-            "pipeline": page.items[0].model_dump(mode="json"),
+            "pipeline": page.items[0].model_dump(mode="json") if page.items else None,
             "newest_executions": [
                 out.execution_summary(e, "concise").model_dump(mode="json") for e in newest
             ],
         }
-        import json
-
         return json.dumps(body, ensure_ascii=False)
 
     @server.resource("cmf://executions/{id}", name="execution", mime_type=JSON)
@@ -97,7 +96,12 @@ def register_resources(server: MCPServer[Any], state: ServerState) -> None:
         """Where an artifact came from (4 hops upstream, up to 60 nodes), as a Mermaid flowchart."""
         from cmf_core.export import to_mermaid
         from cmf_core.lineage import lineage
+        from cmf_core.lookup import resolve_reference
 
+        root = state.project_root
         with resource_errors(state):
-            graph = lineage(state.store, digest[:200], direction="upstream", depth=4, limit=60)
+            key = resolve_reference(state.store, digest[:200], project_root=root, cwd=root)[1]
+            graph = lineage(
+                state.store, key, direction="upstream", depth=4, limit=60, project_root=root
+            )
         return to_mermaid(graph)

@@ -9,13 +9,15 @@ How output stays bounded (far below Claude Code's 25,000-token limit):
 
 1. Every user-written value is clipped to the :data:`LIMITS` of its ``detail``
    (keys per mapping, characters per value and per mapping, characters per
-   text, path and name) and flagged ``clipped``; so every part of a result
+   text, path and name, counted as escaped JSON like the budget) and flagged
+   ``clipped``; so every part of a result
    around its list of items has a fixed size.
 2. Every list is a page: ``limit`` items at most (each tool caps it), with
    ``has_more`` and an opaque ``next_cursor`` for the rest.
 3. A page whose JSON still exceeds :data:`STRUCTURED_BUDGET` characters loses
    items from its end until it fits (``truncated`` is then true and
-   ``next_cursor`` resumes at the first item left out); its text rendering is
+   ``next_cursor`` resumes at the first item left out), but always keeps one item
+   (in concise detail if need be), so a cursor always moves on; its text rendering is
    cut at :data:`TEXT_BUDGET` characters. Together: under 28,000 characters,
    about 7,000 tokens at 4 characters a token.
 """
@@ -43,11 +45,16 @@ class Limits:
     text: int  # characters of one free text (a command, an error)
     path: int  # characters of one path
     paths: int  # paths listed for an artifact
+    paths_chars: int  # characters of all the paths listed for one artifact
 
 
 LIMITS = {
-    "concise": Limits(keys=12, value=120, mapping=1_000, text=300, path=300, paths=5),
-    "full": Limits(keys=50, value=500, mapping=2_500, text=1_000, path=1_000, paths=20),
+    "concise": Limits(
+        keys=12, value=120, mapping=1_000, text=300, path=300, paths=5, paths_chars=1_200
+    ),
+    "full": Limits(
+        keys=50, value=500, mapping=2_500, text=1_000, path=1_000, paths=20, paths_chars=5_000
+    ),
 }
 MAX_JSON_INPUT = 100_000
 USER_DATA = (
@@ -70,6 +77,12 @@ def _printable(value: str) -> str:
     return value
 
 
+def _no_control(value: str) -> str:
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029" for c in value):
+        raise ValueError("must not contain control characters (newlines, tabs, …)")
+    return value
+
+
 def _small_json(value: Mapping[str, Any]) -> Mapping[str, Any]:
     if len(json.dumps(value, default=str)) > MAX_JSON_INPUT:
         raise ValueError(f"must serialise to at most {MAX_JSON_INPUT:,} characters of JSON")
@@ -79,7 +92,7 @@ def _small_json(value: Mapping[str, Any]) -> Mapping[str, Any]:
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    AfterValidator(_printable),
+    AfterValidator(_no_control),
 ]
 ExecutionRef = Annotated[
     str,
@@ -112,6 +125,26 @@ Cursor = Annotated[
 
 
 # -- clipping ------------------------------------------------------------------------------
+#
+# Every length below is measured as JSON writes it by default (ASCII-escaped: 'é' is six
+# characters), the same measure as :func:`size_of`, so clipped values add up to the budget.
+
+
+def json_len(value: str) -> int:
+    """Characters of ``value`` inside a JSON string, ASCII-escaped (quotes not counted)."""
+    return len(json.dumps(value)) - 2
+
+
+def cut_to(value: str, limit: int) -> tuple[str, bool]:
+    """``value`` if its escaped length is within ``limit``, else a prefix that is, plus '…'."""
+    if len(value) <= limit // 12 or json_len(value) <= limit:
+        return value, False
+    used, end = 0, 0
+    for end, char in enumerate(value):  # noqa: B007  # end is read after the loop
+        used += json_len(char)
+        if used > limit:
+            break
+    return value[:end] + "…", True
 
 
 def clip_text(
@@ -119,29 +152,45 @@ def clip_text(
 ) -> tuple[str | None, bool]:
     if value is None:
         return None, False
-    limit = LIMITS[detail].path if path else LIMITS[detail].text
-    return (value, False) if len(value) <= limit else (value[:limit] + "…", True)
+    return cut_to(value, LIMITS[detail].path if path else LIMITS[detail].text)
+
+
+def clip_paths(paths: Sequence[str], detail: DetailLevel) -> tuple[list[str], bool]:
+    """The first paths (each clipped) whose escaped lengths add up to the detail's budget."""
+    limits = LIMITS[detail]
+    shown: list[str] = []
+    used, clipped = 0, len(paths) > limits.paths
+    for raw in paths[: limits.paths]:
+        path, cut = cut_to(raw, limits.path)
+        used += json_len(path) + 4
+        if shown and used > limits.paths_chars:
+            return shown, True
+        shown.append(path)
+        clipped = clipped or cut
+    return shown, clipped
 
 
 def clip_mapping(value: Mapping[str, Any], detail: DetailLevel) -> tuple[dict[str, Any], bool]:
     """The first entries of ``value`` within the :data:`LIMITS`; long values become cut JSON."""
     limits = LIMITS[detail]
     result: dict[str, Any] = {}
+    clipped = len(value) > limits.keys
     used = 0
     for key in list(value)[: limits.keys]:
         item = value[key]
         text = json.dumps(item, ensure_ascii=False, default=str)
-        if len(text) > limits.value:
-            item, text = text[: limits.value] + "…", text[: limits.value + 3]
-        name = key if len(key) <= limits.value else key[: limits.value] + "…"
-        used += len(name) + len(text) + 6
+        size = len(json.dumps(item, default=str))
+        if size > limits.value:
+            item, _ = cut_to(text, limits.value)
+            size = json_len(item) + 2
+            clipped = True
+        name, cut_name = cut_to(str(key), limits.value)
+        clipped = clipped or cut_name
+        used += json_len(name) + size + 6
         if used > limits.mapping:
             return result, True
         result[name] = item
-    clipped = len(value) > len(result) or any(
-        isinstance(v, str) and v.endswith("…") and v != value.get(k) for k, v in result.items()
-    )
-    return result, clipped or any(k not in value for k in result)
+    return result, clipped
 
 
 def short_id(execution_id: str) -> str:
@@ -190,10 +239,18 @@ def size_of(model: BaseModel) -> int:
     return len(json.dumps(model.model_dump(mode="json")))
 
 
-def fit(items: Sequence[T], build: Callable[[Sequence[T], bool], M]) -> M:
-    """``build(items, truncated)``, dropping items from the end until its JSON fits the budget."""
+def fit(
+    items: Sequence[T],
+    build: Callable[[Sequence[T], bool], M],
+    shorter: Callable[[Sequence[T]], M],
+) -> M:
+    """``build(items, truncated)``, dropping items from the end until its JSON fits the budget.
+
+    At least one item is always kept, so a cursor always moves on: when not even one fits,
+    ``shorter(items[:1])`` shows it clipped harder (concise detail), which always fits.
+    """
     model = build(items, False)
-    if size_of(model) <= STRUCTURED_BUDGET:
+    if size_of(model) <= STRUCTURED_BUDGET or not items:
         return model
     low, high = 0, len(items) - 1  # the most items that fit lies in [low, high]
     while low < high:
@@ -202,7 +259,7 @@ def fit(items: Sequence[T], build: Callable[[Sequence[T], bool], M]) -> M:
             low = middle
         else:
             high = middle - 1
-    return build(items[:low], True)
+    return build(items[:low], True) if low else shorter(items[:1])
 
 
 def cut_text(text: str) -> str:

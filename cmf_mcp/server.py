@@ -56,9 +56,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 class CmfServer(MCPServer[Any]):
     """An ``MCPServer`` holding the cmf state; argument errors are reported readably."""
 
-    def __init__(self, state: ServerState, **kwargs: Any) -> None:
+    def __init__(self, state: ServerState, *, token_auth: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state = state
+        self.token_auth = token_auth
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: "Context[Any, Any] | None" = None
@@ -138,6 +139,7 @@ def create_server(
         }
     server = CmfServer(
         state,
+        token_auth=token_auth,
         name="cmf",
         title="cmf: ML metadata and lineage",
         instructions=INSTRUCTIONS,
@@ -174,21 +176,59 @@ class StoreTokenVerifier:
         from mcp.server.auth.provider import AccessToken
 
         from cmf_core.auth import Scope, authenticate
-        from cmf_core.errors import CmfError
+        from cmf_core.errors import AuthError, CmfError
 
         try:
             found = await anyio.to_thread.run_sync(
                 lambda: authenticate(self.state.store, token, needs=Scope.READ)
             )
-        except CmfError:
+        except AuthError:
             return None
+        except CmfError as exc:  # the store failed: not the caller's fault, so not a 401
+            raise StoreUnavailable(str(exc)) from exc
         granted = [s.value for s in Scope if s.rank <= Scope(found.scope).rank]
         return AccessToken(token=found.id, client_id=found.name, scopes=granted)
 
 
+class StoreUnavailable(Exception):
+    """The store could not be read while checking a token (answered 503, not 401)."""
+
+
+class StoreErrors:
+    """ASGI middleware: a store failure during token checking is a plain 503."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except StoreUnavailable:
+            if scope["type"] != "http":
+                raise
+            from starlette.responses import PlainTextResponse
+
+            response = PlainTextResponse(
+                "The cmf store is unavailable right now; try again later.", status_code=503
+            )
+            await response(scope, receive, send)
+
+
 def http_app(server: CmfServer, *, host: str, port: int, allowed_hosts: list[str]) -> "Starlette":
-    """The streamable HTTP app at ``/mcp``, with Host and Origin checked (DNS rebinding)."""
+    """The streamable HTTP app at ``/mcp``, with Host and Origin checked (DNS rebinding).
+
+    The server must have been made with ``token_auth=True`` and
+    ``trust_client_roots=False``: HTTP clients are remote, so they need a token and
+    cannot widen what log_artifact may read.
+    """
     from mcp.server.transport_security import TransportSecuritySettings
+
+    if not server.token_auth or server.state.trust_client_roots:
+        raise ValueError(
+            "http_app serves only a server made with create_server(token_auth=True, "
+            "trust_client_roots=False): over HTTP every request needs a token and client "
+            "roots cannot be trusted."
+        )
 
     names = dict.fromkeys([host, "127.0.0.1", "localhost", "[::1]", *allowed_hosts])
     security = TransportSecuritySettings(
@@ -198,7 +238,9 @@ def http_app(server: CmfServer, *, host: str, port: int, allowed_hosts: list[str
             f"{scheme}://{name}:{port}" for name in names for scheme in ("http", "https")
         ],
     )
-    return server.streamable_http_app(host=host, transport_security=security)
+    app = server.streamable_http_app(host=host, transport_security=security)
+    app.add_middleware(StoreErrors)
+    return app
 
 
 def serve_http(server: CmfServer, *, host: str, port: int, allowed_hosts: list[str]) -> None:
@@ -252,6 +294,17 @@ def check_project(settings: "Settings") -> None:
         )
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 1 to 65535 (argparse turns the ValueError into a usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (1 to 65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1 to 65535)")
+    return port
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="cmf-mcp", description="Serve a cmf project's store over MCP (stdio by default)."
@@ -260,7 +313,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--store", metavar="URL", help="Store URL (default: the project's).")
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1).")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="HTTP port.")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help="HTTP port.")
     parser.add_argument(
         "--allow-host",
         action="append",

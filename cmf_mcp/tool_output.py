@@ -8,7 +8,8 @@ tool to call next).
 """
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from cmf_mcp.schemas import (
     PipelineItem,
     PipelinePage,
     clip_mapping,
+    clip_paths,
     clip_text,
     cut_text,
     encode_cursor,
@@ -67,13 +69,13 @@ def execution_summary(execution: Execution, detail: DetailLevel) -> ExecutionSum
     return ExecutionSummary(
         id=execution.id,
         short_id=short_id(execution.id),
-        pipeline=execution.pipeline,
-        stage=execution.stage,
+        pipeline=clip_text(execution.pipeline, detail)[0] or "",
+        stage=clip_text(execution.stage, detail)[0] or "",
         status=execution.status.value,
         started_at=execution.started_at,
         ended_at=ended,
         duration_s=None if ended is None else (ended - execution.started_at).total_seconds(),
-        site=execution.site,
+        site=clip_text(execution.site, detail)[0],
         git_commit=execution.git_commit_start,
         git_dirty=execution.git_is_dirty,
         params=params,
@@ -101,31 +103,36 @@ def execution_view(
 ) -> ExecutionView:
     """One page of an execution's events (inputs first, then outputs) with its metrics."""
     events = [*detail.inputs, *detail.outputs]
-    summary = execution_summary(detail.execution, level)
     finals = {m.name: (None if m.value != m.value else m.value) for m in detail.metrics}
-    metrics = clip_mapping(finals, level)[0]
-    step_metrics = clip_mapping(detail.step_metrics, level)[0]
 
-    def build(items: Sequence[EventDetail], truncated: bool) -> ExecutionView:
-        end = offset + len(items)
-        more = end < len(events)
-        shown = [event_item(e, level) for e in items]
-        return ExecutionView(
-            execution=summary,
-            inputs=[e for e in shown if e.direction == "input"],
-            outputs=[e for e in shown if e.direction == "output"],
-            inputs_total=len(detail.inputs),
-            outputs_total=len(detail.outputs),
-            metrics=metrics,
-            metrics_total=len(finals),
-            step_metrics=step_metrics,
-            environment_digest=detail.execution.environment_digest,
-            has_more=more,
-            next_cursor=encode_cursor("events", end) if more else None,
-            truncated=truncated,
-        )
+    def builder(at: DetailLevel) -> Callable[[Sequence[EventDetail], bool], ExecutionView]:
+        summary = execution_summary(detail.execution, at)
+        metrics = clip_mapping(finals, at)[0]
+        step_metrics = clip_mapping(detail.step_metrics, at)[0]
 
-    return fit(events[offset : offset + limit], build)
+        def build(items: Sequence[EventDetail], truncated: bool) -> ExecutionView:
+            end = offset + len(items)
+            more = end < len(events)
+            shown = [event_item(e, at) for e in items]
+            return ExecutionView(
+                execution=summary,
+                inputs=[e for e in shown if e.direction == "input"],
+                outputs=[e for e in shown if e.direction == "output"],
+                inputs_total=len(detail.inputs),
+                outputs_total=len(detail.outputs),
+                metrics=metrics,
+                metrics_total=len(finals),
+                step_metrics=step_metrics,
+                environment_digest=detail.execution.environment_digest,
+                has_more=more,
+                next_cursor=encode_cursor("events", end) if more else None,
+                truncated=truncated,
+            )
+
+        return build
+
+    shorter = builder("concise")
+    return fit(events[offset : offset + limit], builder(level), lambda i: shorter(i, True))
 
 
 def artifact_view(
@@ -140,49 +147,53 @@ def artifact_view(
     producers = [e for e in detail.events if e.direction.value == "output"]
     consumers = [e for e in detail.events if e.direction.value == "input"]
     events = [*producers, *consumers]
-    properties, clipped = clip_mapping(detail.artifact.properties, level)
-    limits = LIMITS[level]
-    distinct = list(dict.fromkeys(e.path for e in detail.events))[: limits.paths]
-    paths = [clip_text(p, level, path=True)[0] or "" for p in distinct]
+    distinct = list(dict.fromkeys(e.path for e in detail.events))
     artifact = detail.artifact
 
-    def use(event: Any) -> ArtifactUse:
-        execution = executions.get(event.execution_id)
-        return ArtifactUse(
-            execution_id=event.execution_id,
-            short_id=short_id(event.execution_id),
-            direction=event.direction.value,
-            path=clip_text(event.path, level, path=True)[0] or "",
-            pipeline=execution.pipeline if execution else None,
-            stage=execution.stage if execution else None,
-            status=execution.status.value if execution else None,
-            started_at=execution.started_at if execution else None,
-        )
+    def builder(at: DetailLevel) -> Callable[[Sequence[Any], bool], ArtifactView]:
+        properties, clipped = clip_mapping(artifact.properties, at)
+        paths, clipped_paths = clip_paths(distinct, at)
 
-    def build(items: Sequence[Any], truncated: bool) -> ArtifactView:
-        end = offset + len(items)
-        more = end < len(events)
-        uses = [use(e) for e in items]
-        return ArtifactView(
-            digest=artifact.digest,
-            short_digest=short_digest(artifact.digest),
-            type=artifact.type.value,
-            size=artifact.size,
-            nfiles=artifact.nfiles,
-            created_at=artifact.created_at,
-            properties=properties,
-            paths=paths,
-            produced_by=[u for u in uses if u.direction == "output"],
-            used_by=[u for u in uses if u.direction == "input"],
-            producers_total=len(producers),
-            consumers_total=len(consumers),
-            clipped=clipped,
-            has_more=more,
-            next_cursor=encode_cursor("uses", end) if more else None,
-            truncated=truncated,
-        )
+        def use(event: Any) -> ArtifactUse:
+            execution = executions.get(event.execution_id)
+            return ArtifactUse(
+                execution_id=event.execution_id,
+                short_id=short_id(event.execution_id),
+                direction=event.direction.value,
+                path=clip_text(event.path, at, path=True)[0] or "",
+                pipeline=clip_text(execution.pipeline, at)[0] if execution else None,
+                stage=clip_text(execution.stage, at)[0] if execution else None,
+                status=execution.status.value if execution else None,
+                started_at=execution.started_at if execution else None,
+            )
 
-    return fit(events[offset : offset + limit], build)
+        def build(items: Sequence[Any], truncated: bool) -> ArtifactView:
+            end = offset + len(items)
+            more = end < len(events)
+            uses = [use(e) for e in items]
+            return ArtifactView(
+                digest=artifact.digest,
+                short_digest=short_digest(artifact.digest),
+                type=artifact.type.value,
+                size=artifact.size,
+                nfiles=artifact.nfiles,
+                created_at=artifact.created_at,
+                properties=properties,
+                paths=paths,
+                produced_by=[u for u in uses if u.direction == "output"],
+                used_by=[u for u in uses if u.direction == "input"],
+                producers_total=len(producers),
+                consumers_total=len(consumers),
+                clipped=clipped or clipped_paths,
+                has_more=more,
+                next_cursor=encode_cursor("uses", end) if more else None,
+                truncated=truncated,
+            )
+
+        return build
+
+    shorter = builder("concise")
+    return fit(events[offset : offset + limit], builder(level), lambda i: shorter(i, True))
 
 
 def page_execution_ids(detail: ArtifactDetail, *, offset: int, limit: int, most: int) -> list[str]:
@@ -204,30 +215,31 @@ def pipeline_page(
     for stage in stages:
         by_pipeline.setdefault(stage.pipeline, []).append(stage.name)
 
-    def item(pipeline: Pipeline) -> PipelineItem:
-        properties = clip_mapping(pipeline.properties, level)[0] if level == "full" else None
+    def item(pipeline: Pipeline, at: DetailLevel) -> PipelineItem:
+        properties = clip_mapping(pipeline.properties, at)[0] if at == "full" else None
         return PipelineItem(
-            name=pipeline.name,
+            name=clip_text(pipeline.name, at)[0] or "",
             stages=[
-                clip_text(name, level)[0] or ""
-                for name in by_pipeline.get(pipeline.name, [])[: LIMITS[level].keys * 2]
+                clip_text(name, at)[0] or ""
+                for name in by_pipeline.get(pipeline.name, [])[: LIMITS[at].keys * 2]
             ],
             created_at=pipeline.created_at,
             properties=properties,
         )
 
-    def build(items: Sequence[Pipeline], truncated: bool) -> PipelinePage:
+    def build(items: Sequence[Pipeline], truncated: bool, at: DetailLevel = level) -> PipelinePage:
         end = offset + len(items)
         more = end < len(pipelines)
         return PipelinePage(
-            items=[item(p) for p in items],
+            items=[item(p, at) for p in items],
             total=len(pipelines),
             has_more=more,
             next_cursor=encode_cursor("pipelines", end) if more else None,
             truncated=truncated,
         )
 
-    return fit(pipelines[offset : offset + limit], build)
+    page = pipelines[offset : offset + limit]
+    return fit(page, build, lambda items: build(items, True, "concise"))
 
 
 # -- text ----------------------------------------------------------------------------------
@@ -248,6 +260,18 @@ def size(value: int | None) -> str:
     return f"{amount:.1f} TiB"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def plain(value: str | None) -> str:
+    """A name or path on one line: newlines, tabs and other control characters escaped,
+    so a recorded name cannot end a line of text and pose as the server's output."""
+    if value is None:
+        return ""
+    return _CONTROL.sub(lambda m: _ESCAPES.get(m[0]) or f"\\u{ord(m[0]):04x}", value)
+
+
 def data(value: Any) -> str:
     """A user-written value as one line of JSON (newlines escaped, so it cannot pose as output)."""
     return json.dumps(value, ensure_ascii=False, default=str)
@@ -259,7 +283,7 @@ def summary_lines(e: ExecutionSummary) -> list[str]:
     if e.git_commit:
         git = f"  git {e.git_commit[:10]}" + (" (dirty)" if e.git_dirty else "")
     lines = [
-        f"execution {e.short_id}  {e.pipeline}/{e.stage}  {e.status}  "
+        f"execution {e.short_id}  {plain(e.pipeline)}/{plain(e.stage)}  {e.status}  "
         f"started {when(e.started_at)}{took}{git}"
     ]
     if e.params:
@@ -274,7 +298,7 @@ def summary_lines(e: ExecutionSummary) -> list[str]:
 
 
 def event_line(e: EventItem) -> str:
-    return f"  {e.type:<8} {e.short_digest}  {e.path}  {size(e.size)}".rstrip()
+    return f"  {e.type:<8} {e.short_digest}  {plain(e.path)}  {size(e.size)}".rstrip()
 
 
 def more_line(has_more: bool, cursor: str | None, truncated: bool) -> list[str]:
@@ -293,11 +317,12 @@ def execution_text(view: ExecutionView) -> str:
         lines += [event_line(e) for e in view.outputs]
     if view.metrics:
         shown = ", ".join(
-            f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in view.metrics.items()
+            f"{plain(k)}={v:.6g}" if v is not None else f"{plain(k)}=nan"
+            for k, v in view.metrics.items()
         )
         lines.append(f"metrics {DATA}: {shown}")
     if view.step_metrics:
-        series = ", ".join(f"{k} ({n} steps)" for k, n in view.step_metrics.items())
+        series = ", ".join(f"{plain(k)} ({n} steps)" for k, n in view.step_metrics.items())
         lines.append(f"step series: {series}")
     lines += more_line(view.has_more, view.next_cursor, view.truncated)
     lines.append(
@@ -308,16 +333,17 @@ def execution_text(view: ExecutionView) -> str:
 
 
 def use_line(u: ArtifactUse) -> str:
-    where = f"{u.pipeline}/{u.stage}  " if u.pipeline else ""
+    where = f"{plain(u.pipeline)}/{plain(u.stage)}  " if u.pipeline else ""
     state = f"  {u.status}  {when(u.started_at)}" if u.status else ""
-    return f"  {where}execution {u.short_id}{state}  as {u.path}"
+    return f"  {where}execution {u.short_id}{state}  as {plain(u.path)}"
 
 
 def artifact_text(view: ArtifactView) -> str:
     kind = f"{view.type}, {size(view.size)}".rstrip(", ")
     if view.nfiles is not None:
         kind += f", {view.nfiles} files"
-    lines = [f"artifact {view.short_digest} ({kind}) logged as {', '.join(view.paths) or '-'}"]
+    paths = ", ".join(plain(p) for p in view.paths) or "-"
+    lines = [f"artifact {view.short_digest} ({kind}) logged as {paths}"]
     lines.append(f"full digest: {view.digest}")
     if view.properties:
         lines.append(f"properties {DATA}: {data(view.properties)}")
@@ -345,7 +371,8 @@ def pipelines_text(page: PipelinePage) -> str:
         return "No pipelines recorded yet; start_execution records the first run."
     lines = [f"{page.total} pipeline(s):"]
     for p in page.items:
-        lines.append(f"  {p.name}: stages {', '.join(p.stages) or '-'}")
+        stages = ", ".join(plain(s) for s in p.stages) or "-"
+        lines.append(f"  {plain(p.name)}: stages {stages}")
         if p.properties:
             lines.append(f"    properties {DATA}: {data(p.properties)}")
     lines += more_line(page.has_more, page.next_cursor, page.truncated)

@@ -22,8 +22,10 @@ import anyio.to_thread
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, ListRootsResult, ToolAnnotations
-from pydantic import Field
+from mcp.shared.exceptions import MCPError
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types import CallToolResult, ListRootsRequest, ListRootsResult, ToolAnnotations
+from pydantic import BeforeValidator, Field
 
 from cmf_core.errors import CmfError, CmfWarning
 from cmf_mcp import tool_output as out
@@ -88,9 +90,27 @@ class ServerState:
                 from cmf_core.config import prepare_default_store
                 from cmf_core.store import Store
 
-                prepare_default_store(self.settings)
+                if self.read_only:
+                    self._check_store_exists()
+                else:
+                    prepare_default_store(self.settings)
                 self._store = Store(self.settings.store_url)
             return self._store
+
+    def _check_store_exists(self) -> None:
+        """A read-only server creates nothing: without a SQLite store file, there is no store."""
+        from cmf_core.errors import NotFoundError
+
+        url = self.settings.store_url
+        if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+            return
+        location = unquote(url[len("sqlite:///") :].split("?")[0])
+        if location and not Path(location).exists():
+            raise NotFoundError(
+                "No store yet: nothing has been recorded in this project, and this read-only "
+                "server creates nothing. Record runs first (a server without --read-only, or "
+                "the cmf Python API), then ask again."
+            )
 
     @property
     def cmf(self) -> "Cmf":
@@ -166,13 +186,33 @@ def register_tools(server: MCPServer[Any], state: ServerState) -> None:
 
 
 def register_recording(server: MCPServer[Any], state: ServerState) -> None:
-    async def declared_roots(path: str, ctx: Context) -> ListRoots | None:
-        """Ask the client for its roots only for a path outside the project, on a local server."""
+    def wants_roots(path: str, ctx: Context) -> bool:
+        """Client roots matter only for a path outside the project, on a local server."""
         inside = not os.path.isabs(path) and ".." not in Path(path).parts
         caps = ctx.client_capabilities
-        if inside or not state.trust_client_roots or caps is None or caps.roots is None:
+        return not (inside or not state.trust_client_roots or caps is None or caps.roots is None)
+
+    async def declared_roots(path: str, ctx: Context) -> ListRoots | None:
+        """On a connection without a back channel (the input-required protocol era) the
+        roots arrive as an input round; otherwise the tool body asks (:func:`ask_roots`)."""
+        if not wants_roots(path, ctx) or ctx.session.can_send_request:
             return None
         return ListRoots()
+
+    async def ask_roots(path: str, ctx: Context) -> ListRootsResult | None:
+        """The client's roots, asked for in the tool body; a client that fails to answer
+        (an error, no back channel) has declared none, so only the project is readable."""
+        if not wants_roots(path, ctx) or not ctx.session.can_send_request:
+            return None
+        try:
+            answer: ListRootsResult = await ctx.session.send_request(
+                ListRootsRequest(),
+                ListRootsResult,
+                metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
+            )
+        except MCPError:
+            return None
+        return answer
 
     @server.tool(
         annotations=ToolAnnotations(
@@ -224,7 +264,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             notes=list(state.notes),
         )
         text = (
-            f"Started execution {run.id} ({pipeline}/{stage}, running"
+            f"Started execution {run.id} ({out.plain(pipeline)}/{out.plain(stage)}, running"
             + (f", git {git[:10]}" if git else "")
             + ").\n"
             + "".join(f"note: {n}\n" for n in state.notes)
@@ -276,6 +316,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
         """
         require_write()
         kind = type or ("dataset" if event == "input" else "other")
+        roots = roots or await ask_roots(path, ctx)
         allowed = [state.project_root, *_root_paths(roots)]
 
         def record() -> tuple[str, str, Any]:
@@ -296,7 +337,9 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
                     )
                 return run.id, "(a path in a client root)", logged
 
-        run_id, recorded, artifact = await _with_heartbeat(ctx, record, f"hashing {path}")
+        run_id, recorded, artifact = await _with_heartbeat(
+            ctx, record, f"hashing {out.plain(path)}"
+        )
         logged = LoggedArtifact(
             execution_id=run_id,
             digest=artifact.digest,
@@ -308,8 +351,8 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             nfiles=artifact.nfiles,
         )
         text = (
-            f"Logged {recorded} as {event} ({artifact.type.value}, {out.size(artifact.size)}) of "
-            f"execution {short_id(run_id)}: {artifact.digest}"
+            f"Logged {out.plain(recorded)} as {event} ({artifact.type.value}, "
+            f"{out.size(artifact.size)}) of execution {short_id(run_id)}: {artifact.digest}"
         )
         return out.result(logged, text)
 
@@ -325,6 +368,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
         execution_id: ExecutionRef,
         metrics: Annotated[
             dict[Name, float],
+            BeforeValidator(_distinct_keys),
             Field(
                 min_length=1,
                 max_length=1_000,
@@ -390,6 +434,21 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             summary = out.execution_summary(run.execution, "concise")
         ended = EndedExecution(execution=summary)
         return out.result(ended, "Ended " + "\n".join(out.summary_lines(summary)))
+
+
+def _distinct_keys(value: Any) -> Any:
+    """Refuse names that become equal once surrounding spaces are stripped (' x' and 'x')."""
+    if isinstance(value, dict):
+        seen: dict[str, str] = {}
+        for key in value:
+            if isinstance(key, str):
+                other = seen.setdefault(key.strip(), key)
+                if other != key:
+                    raise ValueError(
+                        f"the names {other!r} and {key!r} are the same metric once spaces are "
+                        "stripped; send one of them"
+                    )
+    return value
 
 
 def _root_paths(roots: ListRootsResult | None) -> list[Path]:

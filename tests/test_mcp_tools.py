@@ -144,7 +144,7 @@ def test_recording_errors_say_what_to_do_next(server: CmfServer) -> None:
         run = client.ok("start_execution", {"pipeline": "p", "stage": "s"})["execution_id"]
         client.ok("log_metrics", {"execution_id": run, "metrics": {"acc": 0.5}})
         changed = client.error("log_metrics", {"execution_id": run, "metrics": {"acc": 0.7}})
-        assert "refusing to overwrite" in changed
+        assert "never overwritten" in changed
         write(Path("data.csv"), "1")
         client.ok("log_artifact", {"execution_id": run, "path": "data.csv", "event": "input"})
         retyped = client.error(
