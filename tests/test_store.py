@@ -293,6 +293,42 @@ def test_an_older_postgresql_store_waits_for_cmf_db_upgrade(postgres_database: s
     assert upgrade_store(url) == ("0001", HEAD_REVISION)
     with Store(url) as store:
         assert store.count("executions") == 0
+    assert byte_ordered_columns(url) == BYTE_ORDERED  # as a store made new has them
+
+
+BYTE_ORDERED = {
+    ("artifacts", "digest"),
+    ("events", "execution_id"),
+    ("executions", "id"),
+    ("metrics", "execution_id"),
+    ("stat_cache", "path"),
+}
+
+
+def byte_ordered_columns(url: str) -> set[tuple[str, str]]:
+    from cmf_core.store.engine import build_engine
+
+    engine = build_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND collation_name = 'C'"
+            )
+        ).all()
+    engine.dispose()
+    return {(r[0], r[1]) for r in rows}
+
+
+@pytest.mark.postgres
+def test_ids_and_digests_compare_byte_by_byte_on_postgresql(postgres_database: str) -> None:
+    from tests.conftest import _postgres_schema_url
+
+    url = _postgres_schema_url(postgres_database)
+    with Store(url) as store:
+        execution_id = start(store)
+        assert store.get_execution(execution_id[:9]).id == execution_id  # a prefix with '-'
+    assert byte_ordered_columns(url) == BYTE_ORDERED
 
 
 def test_a_cmflib_mlmd_file_is_not_taken_for_a_store(tmp_path: Path) -> None:

@@ -43,8 +43,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0004"
-REVISIONS = ("0001", "0002", "0003", "0004")
+HEAD_REVISION = "0005"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -68,6 +68,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONDict = JSON().with_variant(JSONB(), "postgresql")
+
+
+def byte_ordered(length: int | None = None) -> Any:
+    """A string column compared byte by byte on PostgreSQL too (collation "C").
+
+    Ids, digests and stat-cache paths are looked up by prefix with range scans
+    (``id >= '01a2' AND id < '01a2\U0010ffff'``); a language collation such as
+    en_US ignores '-' and ':' and would make those ranges miss rows. SQLite
+    always compares bytes.
+    """
+    plain = String(length) if length else Text()
+    ordered = String(length, collation="C") if length else Text(collation="C")
+    return plain.with_variant(ordered, "postgresql")
+
 
 metadata = MetaData()
 
@@ -94,7 +108,7 @@ stages = Table(
 executions = Table(
     "executions",
     metadata,
-    Column("id", String(36), primary_key=True),
+    Column("id", byte_ordered(36), primary_key=True),
     Column("stage_id", Integer, ForeignKey("stages.id"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
@@ -120,7 +134,7 @@ artifacts = Table(
     "artifacts",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("digest", String(80), nullable=False, unique=True),
+    Column("digest", byte_ordered(80), nullable=False, unique=True),
     Column("type", String(32), nullable=False),
     Column("size", BigInteger),
     Column("nfiles", Integer),
@@ -135,7 +149,11 @@ events = Table(
     "events",
     metadata,
     Column(
-        "execution_id", String(36), ForeignKey("executions.id"), primary_key=True, nullable=False
+        "execution_id",
+        byte_ordered(36),
+        ForeignKey("executions.id"),
+        primary_key=True,
+        nullable=False,
     ),
     Column("artifact_id", Integer, ForeignKey("artifacts.id"), primary_key=True, nullable=False),
     Column("direction", String(8), primary_key=True, nullable=False),
@@ -149,7 +167,7 @@ events = Table(
 metrics = Table(
     "metrics",
     metadata,
-    Column("execution_id", String(36), ForeignKey("executions.id"), nullable=False),
+    Column("execution_id", byte_ordered(36), ForeignKey("executions.id"), nullable=False),
     Column("name", String(255), nullable=False),
     Column("step", BigInteger),
     # NULL stands for NaN: SQLite cannot store NaN and a diverging loss is worth keeping.
@@ -186,7 +204,7 @@ metrics = Table(
 stat_cache = Table(
     "stat_cache",
     metadata,
-    Column("path", Text, primary_key=True),
+    Column("path", byte_ordered(), primary_key=True),
     Column("inode", BigInteger, nullable=False),
     Column("mtime_ns", BigInteger, nullable=False),
     Column("size", BigInteger, nullable=False),
