@@ -299,7 +299,9 @@ def test_unknown_ids_suggest_the_nearest_recorded_ones(store: Store) -> None:
     a = run(store, "train")
     b = run(store, "train")
     typo = a[:-1] + ("0" if a[-1] != "0" else "1")
-    with pytest.raises(NotFoundError, match=f"No execution matches '{typo}'; did you mean {a}"):
+    with pytest.raises(
+        NotFoundError, match=f"No execution matches '{typo}' \\(nearest recorded: {a}"
+    ):
         compare_runs(store, [typo, b])
     with pytest.raises(NotFoundError, match="No execution matches 'zzzz'; `cmf ls executions`"):
         compare_runs(store, ["zzzz", b])

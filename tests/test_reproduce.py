@@ -115,7 +115,7 @@ def test_a_failed_run_without_git_or_environment_says_what_is_missing(store_url:
         failed = execution(store, "train", command=None)
         store.end_execution(failed, status=ExecutionStatus.FAILED, error="ValueError: NaN")
         recipe = reproduce(store, failed)
-        with pytest.raises(NotFoundError, match="did you mean"):
+        with pytest.raises(NotFoundError, match="nearest recorded"):
             reproduce(store, failed[:-2] + ("00" if failed[-2:] != "00" else "11"))
     assert [w.split(" (")[0].split(";")[0] for w in recipe.warnings] == [
         "No Git commit was recorded",

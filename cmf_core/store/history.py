@@ -17,7 +17,6 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
-from cmf_core.errors import NotFoundError
 from cmf_core.records import Artifact, EventDetail, EventDirection, Execution
 from cmf_core.store import reads
 from cmf_core.store.base import StoreBase
@@ -31,7 +30,6 @@ from cmf_core.store.schema import (
     stages,
 )
 
-NEAR_PREFIX = 4  # an id shares at least this many leading characters to be offered as near
 T = TypeVar("T")
 CHUNK = 5000  # ids bound in one IN (…): well under SQLite's limit on parameters
 
@@ -84,8 +82,9 @@ class HistoryReads(StoreBase):
         with self._read() as conn:
             wanted = [ref.strip().lower() for ref in refs]
             found = _executions_by_id(conn, wanted)
+            # An unknown one raises NotFoundError with the nearest recorded ids.
             resolved = [
-                ref if ref in found else _resolve_near(conn, ref, given)
+                ref if ref in found else reads.resolve_execution_id(conn, given)
                 for ref, given in zip(wanted, refs, strict=True)
             ]
             missing = [ref for ref in resolved if ref not in found]
@@ -107,14 +106,21 @@ class HistoryReads(StoreBase):
             query = query.where(pipelines.c.name == pipeline)
         if stage is not None:
             query = query.where(stages.c.name == stage)
-        if ids is not None:
-            query = query.where(executions.c.id.in_(list(ids)))
         query = query.order_by(executions.c.started_at, executions.c.id)
+        queries = (
+            [query]
+            if ids is None
+            else [query.where(executions.c.id.in_(chunk)) for chunk in _chunks(sorted(set(ids)))]
+        )
         with self._read() as conn:
-            return [
+            found = [
                 StagedExecution(reads.execution_record(r), r.sid, r.pid)
-                for r in conn.execute(query)
+                for chunked in queries
+                for r in conn.execute(chunked)
             ]
+        if len(queries) > 1:
+            found.sort(key=lambda s: (s.execution.started_at, s.execution.id))
+        return found
 
     def stage_ids(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(pipeline, stage) → (stage id, pipeline id), for every stage."""
@@ -198,12 +204,12 @@ class HistoryReads(StoreBase):
         return found
 
     def get_artifacts(self, digests: Iterable[str]) -> dict[str, Artifact]:
-        wanted = sorted(set(digests))
-        if not wanted:
-            return {}
+        found: dict[str, Artifact] = {}
         with self._read() as conn:
-            rows = conn.execute(select(artifacts).where(artifacts.c.digest.in_(wanted)))
-            return {r.digest: reads.artifact_record(r) for r in rows}
+            for chunk in _chunks(sorted(set(digests))):
+                rows = conn.execute(select(artifacts).where(artifacts.c.digest.in_(chunk)))
+                found.update((r.digest, reads.artifact_record(r)) for r in rows)
+        return found
 
     def pipeline_artifacts(self, pipeline: str) -> list[tuple[Artifact, str, Execution]]:
         """Artifacts a pipeline's executions touched: (artifact, first path, first toucher)."""
@@ -473,48 +479,18 @@ def _logging(conn: Connection, execution_ids: Sequence[str], name: str) -> set[s
 
 
 def _executions_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, Execution]:
-    if not ids:
-        return {}
-    rows = conn.execute(reads.executions_query().where(executions.c.id.in_(list(ids))))
-    return {r.id: reads.execution_record(r) for r in rows}
-
-
-def _resolve_near(conn: Connection, ref: str, given: str) -> str:
-    """The one id ``ref`` starts; else NotFoundError naming the ids nearest to it."""
-    try:
-        return reads.resolve_execution_id(conn, ref)
-    except NotFoundError:
-        pass
-    # In sorted order the id sharing the longest prefix with ref is one of its neighbours.
-    before = conn.execute(
-        select(func.max(executions.c.id)).where(executions.c.id < ref)
-    ).scalar_one_or_none()
-    after = conn.execute(
-        select(func.min(executions.c.id)).where(executions.c.id > ref)
-    ).scalar_one_or_none()
-    near = [i for i in (before, after) if i is not None and _shared(i, ref) >= NEAR_PREFIX]
-    near.sort(key=lambda i: -_shared(i, ref))
-    hint = f"did you mean {' or '.join(near)}? " if near else ""
-    raise NotFoundError(
-        f"No execution matches {given!r}; {hint}`cmf ls executions` lists the recorded ones."
-    )
-
-
-def _shared(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+    found: dict[str, Execution] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        rows = conn.execute(reads.executions_query().where(executions.c.id.in_(chunk)))
+        found.update((r.id, reads.execution_record(r)) for r in rows)
+    return found
 
 
 def _artifact_ids(conn: Connection, digests: Iterable[str]) -> list[int]:
-    wanted = sorted(set(digests))
-    if not wanted:
-        return []
-    rows = conn.execute(select(artifacts.c.id).where(artifacts.c.digest.in_(wanted)))
-    return sorted(rows.scalars())
+    found: list[int] = []
+    for chunk in _chunks(sorted(set(digests))):
+        found.extend(conn.scalars(select(artifacts.c.id).where(artifacts.c.digest.in_(chunk))))
+    return sorted(found)
 
 
 def _digests_of(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
