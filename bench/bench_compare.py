@@ -98,31 +98,6 @@ def measure(url: str, made: synthetic.SyntheticStore, repeats: int) -> dict[str,
     return figures
 
 
-def postgres_url(base: str, executions: int) -> str:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = f"cmf_synthetic_n{executions}_s0_p20"
-    admin = make_url(base).set(drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
-        hide_password=False
-    )
-
-
-def drop_postgres(base: str, url: str) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = make_url(url).database
-    admin = make_url(base).set(drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
@@ -149,13 +124,13 @@ def main() -> None:
         report["sqlite"]["met"] = report["sqlite"]["compare_2"]["median_ms"] <= TARGET_COMPARE_MS
         base = os.environ.get(POSTGRES_ENV)
         if base:
-            pg = postgres_url(base, executions)
+            pg = synthetic.postgres_url(base, executions)
             try:
                 made_pg = synthetic.ensure(pg, executions=executions, progress=progress)
                 report["postgresql"] = measure(pg, made_pg, repeats)
             finally:
                 if args.drop_postgres or args.quick:
-                    drop_postgres(base, pg)
+                    synthetic.drop_postgres(base, pg)
         else:
             report["postgresql"] = f"skipped: {POSTGRES_ENV} is not set"
     print(json.dumps(report, indent=2, ensure_ascii=False))

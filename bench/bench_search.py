@@ -109,21 +109,6 @@ def measure(url: str, repeats: int) -> dict[str, Any]:
     return figures
 
 
-def postgres_url(base: str, executions: int) -> str:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = f"cmf_synthetic_n{executions}_s0_p20"
-    admin = make_url(base).set(drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not found:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
-        hide_password=False
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
@@ -149,7 +134,7 @@ def main() -> None:
             made = synthetic.ensure(url, executions=executions, progress=progress)
             figures: dict[str, Any] = {"sqlite": measure(made.url, repeats)}
             if base:
-                pg = postgres_url(base, executions)
+                pg = synthetic.postgres_url(base, executions)
                 synthetic.ensure(pg, executions=executions, progress=progress)
                 figures["postgresql"] = measure(pg, repeats)
             else:

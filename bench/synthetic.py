@@ -594,6 +594,34 @@ def _drop_tables(url: str) -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
 
 
+def postgres_url(base: str, executions: int) -> str:
+    """The URL of the database the synthetic store of ``executions`` lives in on the server
+    ``base`` names (``cmf_synthetic_n<N>_s0_p20``), created empty if missing; benches share it."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"cmf_synthetic_n{executions}_s0_p20"
+    admin = make_url(base).set(drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
+        hide_password=False
+    )
+
+
+def drop_postgres(base: str, url: str) -> None:
+    """Drop the database of ``url`` on the server ``base`` names."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    admin = make_url(base).set(drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--url", help="store URL (default: a SQLite file under bench/data/)")
