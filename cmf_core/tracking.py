@@ -408,7 +408,9 @@ class Run:
         number = _metric_value(name, value)
         with self._lock:
             if step is None:
-                step = self._next_step.get(name, 0)
+                # A series resumed through Cmf.attach continues after its recorded steps.
+                known = self._next_step.get(name)
+                step = known if known is not None else self.cmf.store.next_step(self.id, name)
             elif isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
                 raise InvalidInputError(
                     f"step must be a whole number from 0 to 2**63-1, not {step!r}."

@@ -380,3 +380,18 @@ def test_a_path_reached_through_a_symlinked_folder_is_recorded_relative(
     with cmf.execution("prepare") as run:
         run.log_dataset(link / "data" / "a.csv")
     assert [e.path for e in cmf.store.get_execution_detail(run.id).inputs] == ["data/a.csv"]
+
+
+def test_a_resumed_series_continues_after_its_recorded_steps(cmf: Cmf) -> None:
+    run = cmf.start_execution("train")
+    for loss in (0.9, 0.8):
+        run.log_metric("loss", loss)
+    run.flush()
+    again = cmf.attach(run.id)
+    again.log_metric("loss", 0.7)
+    again.end()
+    assert [(m.step, m.value) for m in cmf.store.get_metrics(run.id, name="loss")] == [
+        (0, 0.9),
+        (1, 0.8),
+        (2, 0.7),
+    ]

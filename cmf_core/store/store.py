@@ -436,6 +436,17 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
         with self._read() as conn:
             return reads.digests_for_path(conn, path)
 
+    def next_step(self, execution_id: str, name: str) -> int:
+        """One past the last recorded step of the series ``name`` (0 for a new series)."""
+        query = select(func.max(metrics.c.step)).where(
+            metrics.c.execution_id == execution_id,
+            metrics.c.name == name,
+            metrics.c.step.is_not(None),
+        )
+        with self._read() as conn:
+            last = conn.execute(query).scalar_one_or_none()
+        return 0 if last is None else int(last) + 1
+
     def get_metrics(self, execution_id: str, *, name: str | None = None) -> list[Metric]:
         with self._read() as conn:
             return reads.list_metrics(conn, execution_id, name=name)
