@@ -66,7 +66,8 @@ if TYPE_CHECKING:
         Pipeline,
         Stage,
     )
-    from cmf_core.reproduce import Recipe, reproduce, reproduce_script
+    from cmf_core.reproduce import Recipe, reproduce
+    from cmf_core.reproduce_script import reproduce_script
     from cmf_core.runner import run_command
     from cmf_core.store import Store
     from cmf_core.store.migrate import upgrade_store
@@ -91,7 +92,8 @@ _LAZY = {
         ("ArtifactHit", "ArtifactPage", "ExecutionPage", "search_artifacts", "search_executions"),
         "cmf_core.query",
     ),
-    **dict.fromkeys(("Recipe", "reproduce", "reproduce_script"), "cmf_core.reproduce"),
+    **dict.fromkeys(("Recipe", "reproduce"), "cmf_core.reproduce"),
+    "reproduce_script": "cmf_core.reproduce_script",
     **dict.fromkeys(("Impact", "Trace", "impact", "trace"), "cmf_core.trace"),
     "Cmf": "cmf_core.tracking",
     "Run": "cmf_core.tracking",

@@ -111,7 +111,7 @@ def reproduce(ctx: click.Context, execution: str, script: bool, as_json: bool) -
     cmf reproduce 0193a1b2 --script > reproduce.sh && bash reproduce.sh /tmp/rerun
     """
     from cmf_core.reproduce import reproduce as make_recipe
-    from cmf_core.reproduce import reproduce_script
+    from cmf_core.reproduce_script import reproduce_script
 
     if script and as_json:
         raise click.UsageError("Choose --script or --json, not both.")
