@@ -13,7 +13,10 @@ Every per-run list in the record is aligned with ``executions``; the first
 execution is the baseline that changes, deltas and ratios are measured
 against. ``change`` is ``same`` or ``changed`` when every run has the value,
 ``added`` when the baseline lacks it, ``removed`` when the baseline has it
-and some other run lacks it.
+and some other run lacks it. Inputs and outputs are diffed by digest: paths
+each present in only some runs that hold the same bytes, every run under
+exactly one of them, are one ``moved`` entry (``PathDiff.paths`` says which
+path each run used) rather than one path removed and another added.
 
 Where the runs' upstream lineage parts is found by the lock-step walk in
 ``cmf_core.divergence``; the sentences of ``summary`` (and their order) are
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 MAX_RUNS = 20
 
 Change = Literal["same", "changed", "added", "removed"]
+PathChange = Literal["same", "changed", "added", "removed", "moved"]
 DivergenceKind = Literal["settings", "source", "missing", "nondeterministic"]
 
 
@@ -92,12 +96,16 @@ class SeriesDiff(Record):
 
 
 class PathDiff(Record):
-    """An input or output path: the digest each run read or wrote there."""
+    """An input or output path: the digest each run read or wrote there.
+
+    A ``moved`` entry is the same bytes under different paths: ``path`` is the
+    baseline's, ``paths`` the one each run used (None for every other change)."""
 
     path: str
-    change: Change
+    change: PathChange
     digests: list[str | None]
     type: str
+    paths: list[str | None] | None = None
 
 
 class CodeDiff(Record):
@@ -308,12 +316,30 @@ def _series(runs: Sequence[Execution], stats: Sequence["SeriesStats"]) -> list[S
 def _paths(
     runs: Sequence[Execution], events: dict[str, list[EventDetail]], direction: EventDirection
 ) -> list[PathDiff]:
+    from cmf_core.divergence import moved_groups
+
     seen: list[dict[str, EventDetail]] = [
         {e.path: e for e in events[r.id] if e.direction is direction} for r in runs
     ]
+    by_path = {
+        path: [s[path].artifact.digest if path in s else None for s in seen]
+        for path in {p for s in seen for p in s}
+    }
     diffs = []
-    for path in sorted({p for s in seen for p in s}):
-        digests = [s[path].artifact.digest if path in s else None for s in seen]
+    for group in moved_groups(by_path):
+        used = [next(p for p in group if p in s) for s in seen]
+        diffs.append(
+            PathDiff(
+                path=used[0],
+                change="moved",
+                digests=[seen[i][p].artifact.digest for i, p in enumerate(used)],
+                type=seen[0][used[0]].artifact.type.value,
+                paths=list(used),
+            )
+        )
+        for p in group:
+            del by_path[p]
+    for path, digests in by_path.items():
         kind = next(s[path].artifact.type.value for s in seen if path in s)
         diffs.append(
             PathDiff(
@@ -323,7 +349,7 @@ def _paths(
                 type=kind,
             )
         )
-    return diffs
+    return sorted(diffs, key=lambda diff: diff.path)
 
 
 def _code(runs: Sequence[Execution]) -> CodeDiff:

@@ -199,7 +199,7 @@ def summarize(c: Comparison) -> list[str]:
             present = [v is not None for v in p.values]
             said.append(_presence(f"param {p.name}", present, labels, f" ({value})"))
     explained = {d.trail[0] for d in c.divergence}
-    said.extend(_path_sentences("input", c.inputs, labels, skip=explained))
+    said.extend(_path_sentences("input", "read", c.inputs, labels, skip=explained))
     said.extend(_code_sentences(c.code, labels))
     said.extend(_environment_sentences(c.environment, labels))
     for s in c.series:
@@ -209,9 +209,11 @@ def summarize(c: Comparison) -> list[str]:
             said.append(
                 _presence(f"step series {s.name}", [x is not None for x in s.summaries], labels)
             )
-    outputs = [o.path for o in c.outputs if o.change != "same"]
+    outputs = [o.path for o in c.outputs if o.change not in ("same", "moved")]
     if outputs:
         said.append("outputs differ: " + ", ".join(outputs))
+    moved = [o for o in c.outputs if o.change == "moved"]
+    said.extend(_path_sentences("output", "written", moved, labels, skip=set()))
     if not said:
         return ["No differences in params, metrics, inputs, outputs, code or environment."]
     if len(said) > MAX_SENTENCES:
@@ -221,17 +223,31 @@ def summarize(c: Comparison) -> list[str]:
 
 
 def _path_sentences(
-    what: str, diffs: Sequence[PathDiff], labels: Sequence[str], *, skip: set[str]
+    what: str, verb: str, diffs: Sequence[PathDiff], labels: Sequence[str], *, skip: set[str]
 ) -> list[str]:
     said = []
     for d in diffs:
         if d.change == "same" or d.path in skip:
             continue
-        if d.change == "changed":
+        if d.change == "moved":
+            said.append(f"{what} {d.path} was {verb} as {_moved(d, labels)} (same bytes)")
+        elif d.change == "changed":
             said.append(f"{what} {d.path} changed ({_chain([_short(x) for x in d.digests])})")
         else:
             said.append(_presence(f"{what} {d.path}", [x is not None for x in d.digests], labels))
     return said
+
+
+def _moved(diff: PathDiff, labels: Sequence[str]) -> str:
+    """The other paths of a moved entry, with the runs that used each when there are 3+ runs."""
+    paths = diff.paths or []
+    others = list(dict.fromkeys(p for p in paths if p is not None and p != diff.path))
+    if len(paths) == 2:
+        return others[0]
+    return ", ".join(
+        f"{other} in {_runs([lbl for lbl, p in zip(labels, paths, strict=True) if p == other])}"
+        for other in others
+    )
 
 
 def _code_sentences(code: CodeDiff, labels: Sequence[str]) -> list[str]:

@@ -1,7 +1,9 @@
 """Lineage divergence: where the upstream lineage of compared runs parts.
 
 The walk goes upstream from the runs in lock-step: their inputs
-are matched by path; where digests differ, the producing executions are
+are matched by path (paths only some runs read that hold the same bytes,
+each run reading one of them, are the same input moved, not a difference:
+``moved_groups``); where digests differ, the producing executions are
 compared; if those ran with the same stage, params, code and environment,
 the walk goes on to *their* inputs, one batched query per hop, until it
 finds producers that differ (the cause), a source artifact no recorded
@@ -90,11 +92,13 @@ class Walk:
 
     def _differing(self, trail: _Trail) -> list[Step]:
         maps = [self.inputs.get(r.id, {}) for r in trail.runs]
-        steps = []
-        for path in sorted({p for m in maps for p in m}):
-            digests = [m.get(path) for m in maps]
-            if len(set(digests)) > 1:
-                steps.append(Step(path, digests))
+        by_path = {path: [m.get(path) for m in maps] for path in {p for m in maps for p in m}}
+        moved = {path for group in moved_groups(by_path) for path in group}
+        steps = [
+            Step(path, digests)
+            for path, digests in sorted(by_path.items())
+            if len(set(digests)) > 1 and path not in moved
+        ]
         if not steps and trail.steps:  # same settings, same inputs, different outputs
             self.found.append(Found("nondeterministic", trail.steps, []))
         missing = [s for s in steps if None in s.digests]
@@ -156,3 +160,30 @@ def settings_differ(runs: Sequence[Execution]) -> list[str]:
     if len({r.environment_digest for r in runs}) > 1:
         reasons.append("environments differ")
     return reasons
+
+
+def moved_groups(digests: dict[str, list[str | None]]) -> list[list[str]]:
+    """Paths (each with one digest per run, None where the run lacks it) that are the same
+    bytes moved: each present in only some runs, all with one digest, and every run has
+    exactly one of them. Groups in path order, paths sorted in each."""
+    by_digest: dict[str, list[str]] = {}
+    for path in sorted(digests):
+        known = {x for x in digests[path] if x is not None}
+        if None in digests[path] and len(known) == 1:
+            by_digest.setdefault(known.pop(), []).append(path)
+    groups = []
+    for left in by_digest.values():
+        while left:
+            group = [left.pop(0)]
+            covered = [x is not None for x in digests[group[0]]]
+            for path in left:
+                here = [x is not None for x in digests[path]]
+                if not any(a and b for a, b in zip(covered, here, strict=True)):
+                    group.append(path)
+                    covered = [a or b for a, b in zip(covered, here, strict=True)]
+                    if all(covered):
+                        break
+            if all(covered):
+                groups.append(group)
+                left = [p for p in left if p not in group]
+    return sorted(groups)

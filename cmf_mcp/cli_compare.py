@@ -178,7 +178,15 @@ def _print_comparison(c: "Comparison") -> None:
 
 
 def _path_rows(diffs: list["PathDiff"]) -> list[tuple[str, list[str]]]:
-    return [(d.path, [x or "" for x in d.digests]) for d in diffs if d.change != "same"]
+    """Differing paths; a moved one is named by its paths in run order (``a → b``)."""
+    return [
+        (
+            " → ".join(dict.fromkeys(p for p in d.paths or [d.path] if p is not None)),
+            [x or "" for x in d.digests],
+        )
+        for d in diffs
+        if d.change != "same"
+    ]
 
 
 def _value(value: Any) -> str:

@@ -466,3 +466,65 @@ def test_a_path_only_one_run_read_lists_one_empty_producer_per_run(store: Store)
     (found,) = compare_runs(store, [a, b]).divergence
     assert found.kind == "missing"
     assert found.producers == [None, None]
+
+
+def test_the_same_bytes_under_a_new_path_are_one_moved_input_not_a_divergence(
+    store: Store, store_url: str
+) -> None:
+    a = run(store, "train", inputs=[("data/a.csv", d(1)), ("f", d(2))], outputs=[("m", d(3))])
+    b = run(store, "train", inputs=[("data/b.csv", d(1)), ("f", d(2))], outputs=[("n", d(3))])
+    c = compare_runs(store, [a, b])
+
+    assert [(p.path, p.change, p.paths, p.digests) for p in c.inputs] == [
+        ("data/a.csv", "moved", ["data/a.csv", "data/b.csv"], [d(1), d(1)]),
+        ("f", "same", None, [d(2), d(2)]),
+    ]
+    assert [(p.path, p.change, p.paths) for p in c.outputs] == [("m", "moved", ["m", "n"])]
+    assert c.divergence == []
+    assert c.summary == [
+        "input data/a.csv was read as data/b.csv (same bytes)",
+        "output m was written as n (same bytes)",
+    ]
+    code, out, _ = invoke(store_url, "compare", a, b)
+    assert code == 0 and "data/a.csv → data/b.csv" in out
+
+
+def test_different_bytes_under_a_new_path_are_still_removed_and_added(store: Store) -> None:
+    a = run(store, "train", inputs=[("data/a.csv", d(1))])
+    b = run(store, "train", inputs=[("data/b.csv", d(2))])
+    c = compare_runs(store, [a, b])
+
+    assert [(p.path, p.change, p.paths, p.digests) for p in c.inputs] == [
+        ("data/a.csv", "removed", None, [d(1), None]),
+        ("data/b.csv", "added", None, [None, d(2)]),
+    ]
+    assert [(f.kind, f.path) for f in c.divergence] == [
+        ("missing", "data/a.csv"),
+        ("missing", "data/b.csv"),
+    ]
+
+
+def test_a_moved_input_among_three_runs_names_the_runs_that_used_each_path(
+    store: Store,
+) -> None:
+    a = run(store, "train", inputs=[("a.csv", d(1))])
+    b = run(store, "train", inputs=[("b.csv", d(1))])
+    c3 = run(store, "train", inputs=[("a.csv", d(1))])
+    c = compare_runs(store, [a, b, c3])
+    (moved,) = c.inputs
+    assert (moved.change, moved.paths) == ("moved", ["a.csv", "b.csv", "a.csv"])
+    label = c.executions[1].label
+    assert c.summary == [f"input a.csv was read as b.csv in run {label} (same bytes)"]
+    assert c.divergence == []
+
+
+def test_upstream_producers_that_read_the_same_bytes_under_other_paths_are_not_missing(
+    store: Store,
+) -> None:
+    p1 = run(store, "prep", inputs=[("raw/x.csv", d(1))], outputs=[("feat", d(5))])
+    p2 = run(store, "prep", inputs=[("raw/y.csv", d(1))], outputs=[("feat", d(6))])
+    a = run(store, "train", inputs=[("feat", d(5))])
+    b = run(store, "train", inputs=[("feat", d(6))])
+    (found,) = compare_runs(store, [a, b]).divergence
+    assert found.kind == "nondeterministic"
+    assert [p and p.id for p in found.producers] == [p1, p2]
