@@ -14,7 +14,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext
 
 from cmf_core.errors import CmfError
-from cmf_mcp.tools import ServerState
+from cmf_mcp.state import ServerState
 
 MAX_COMPLETIONS = 100
 RECENT = 500

@@ -4,7 +4,8 @@ history and reproduce.
 Each body is one call into cmf_core (the store's reads, :mod:`cmf_core.lookup`,
 :mod:`cmf_core.query`, :mod:`cmf_core.lineage`, :mod:`cmf_core.compare`,
 :mod:`cmf_core.metrics`, :mod:`cmf_core.reproduce`), then a bounded output model
-(:mod:`cmf_mcp.tool_output`, :mod:`cmf_mcp.query_output`) and its text.
+(:mod:`cmf_mcp.tool_output`, :mod:`cmf_mcp.query_output`, :mod:`cmf_mcp.compare_output`)
+and its text.
 """
 
 from typing import Annotated, Any, Literal
@@ -14,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field, StringConstraints
 
+from cmf_mcp import compare_output as c
 from cmf_mcp import query_output as q
 from cmf_mcp import tool_output as out
 from cmf_mcp.schemas import (
@@ -28,8 +30,8 @@ from cmf_mcp.schemas import (
     PipelinePage,
     decode_cursor,
 )
+from cmf_mcp.state import READ, ServerState, tool_errors
 from cmf_mcp.tool_output import execution_summary, result
-from cmf_mcp.tools import READ, ServerState, tool_errors
 
 ENRICHED_EXECUTIONS = 10  # producers and users of an artifact shown with pipeline and stage
 
@@ -241,7 +243,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             ),
         ],
         detail: Detail = "concise",
-    ) -> Annotated[CallToolResult, q.CompareOut]:
+    ) -> Annotated[CallToolResult, c.CompareOut]:
         """What differs between runs — params, metrics, inputs, code, environment — and where
         their lineage parts: the answer to "why is run B worse than run A?".
 
@@ -251,8 +253,8 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
         from cmf_core.compare import compare_runs as compare
 
         with tool_errors(state, "Call search_executions to find the runs."):
-            out = q.compare_out(compare(state.store, ids), detail)
-        return result(out, q.compare_text(out))
+            out = c.compare_out(compare(state.store, ids), detail)
+        return result(out, c.compare_text(out))
 
     @server.tool(annotations=READ)
     def metric_history(
@@ -260,7 +262,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
         name: Annotated[Name, Field(description="The metric, e.g. 'loss'.")],
         limit: Annotated[int, Field(ge=1, le=1_000, description="Steps per page.")] = 200,
         cursor: Cursor = None,
-    ) -> Annotated[CallToolResult, q.MetricHistoryOut]:
+    ) -> Annotated[CallToolResult, c.MetricHistoryOut]:
         """One metric of one execution, step by step (a loss curve), with min, max and final.
 
         get_execution lists a run's step series. Pages hold `limit` steps; follow next_cursor.
@@ -269,16 +271,16 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
         with tool_errors(state, "get_execution lists the run's metrics."):
             offset = decode_cursor("steps", cursor)
-            out = q.metric_history_out(
+            out = c.metric_history_out(
                 history(state.store, execution_id, name), offset=offset, limit=limit
             )
-        return result(out, q.metric_history_text(out))
+        return result(out, c.metric_history_text(out))
 
     @server.tool(annotations=READ)
     def reproduce(
         execution_id: ExecutionRef,
         detail: Detail = "concise",
-    ) -> Annotated[CallToolResult, q.RecipeOut]:
+    ) -> Annotated[CallToolResult, c.RecipeOut]:
         """The recipe to run an execution again: commit, inputs to fetch (digest -> path),
         command, params and environment, with warnings about what may not reproduce.
 
@@ -287,8 +289,8 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
         from cmf_core.reproduce import reproduce as recipe
 
         with tool_errors(state, "Call search_executions to find the run."):
-            out = q.recipe_out(recipe(state.store, execution_id), detail)
-        return result(out, q.recipe_text(out))
+            out = c.recipe_out(recipe(state.store, execution_id), detail)
+        return result(out, c.recipe_text(out))
 
 
 def register_records(server: MCPServer[Any], state: ServerState) -> None:

@@ -23,7 +23,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from cmf_core.errors import CmfError, NotFoundError
 from cmf_mcp import tool_output as out
 from cmf_mcp.read_tools import ENRICHED_EXECUTIONS
-from cmf_mcp.tools import ServerState
+from cmf_mcp.state import ServerState
 
 JSON = "application/json"
 PAGE = 25

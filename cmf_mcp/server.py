@@ -27,7 +27,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from pydantic import ValidationError
 
-from cmf_mcp.tools import ServerState, register_tools
+from cmf_mcp.state import ServerState
+from cmf_mcp.tools import register_tools
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import AccessToken
