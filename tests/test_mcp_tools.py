@@ -293,9 +293,9 @@ def test_start_execution_records_the_git_commit_in_a_repository(
 def test_log_artifact_reports_progress_while_it_hashes(
     server: CmfServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cmf_mcp import state as tools
+    from cmf_mcp import state
 
-    monkeypatch.setattr(tools, "HEARTBEAT_S", 0.001)
+    monkeypatch.setattr(state, "HEARTBEAT_S", 0.001)
     seen: list[tuple[float, str | None]] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
