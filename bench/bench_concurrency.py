@@ -29,22 +29,18 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import queue
 import statistics
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "cmf bench",
-    "GIT_AUTHOR_EMAIL": "bench@cmf.invalid",
-    "GIT_COMMITTER_NAME": "cmf bench",
-    "GIT_COMMITTER_EMAIL": "bench@cmf.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import machine, make_project
+
 KEPT_MESSAGES = 5
 SETUP_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 3600
@@ -66,7 +62,7 @@ def main() -> None:
         if name.startswith("CMF_"):
             del os.environ[name]
 
-    load_at_start = round(os.getloadavg()[0], 2)
+    at_start = machine()  # the load average before the rounds add their own
     with tempfile.TemporaryDirectory(prefix="cmf_bench_concurrency_") as tmp:
         concurrent = [
             run_round(Path(tmp) / f"concurrent{i}", workers, per_worker, with_input)
@@ -82,12 +78,7 @@ def main() -> None:
     result = {
         "benchmark": "concurrency",
         "quick": args.quick,
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "load_average_1min": load_at_start,  # other work skews every figure
-        },
+        "machine": at_start,
         "what": "start + " + ("1 input file + " if with_input else "") + "1 metric + end",
         "workers": workers,
         "executions_per_worker": per_worker,
@@ -114,22 +105,6 @@ def main() -> None:
 
 
 # -- one round --------------------------------------------------------------------------------
-
-
-def make_project(root: Path) -> Path:
-    """A Git repository with one commit, a ``.cmf/`` folder and a small input file."""
-    root.mkdir(parents=True)
-    env = {**os.environ, **GIT_IDENTITY}
-    git = ["git", "-c", "init.defaultBranch=main"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True, env=env)
-    (root / "train.py").write_text("print('training')\n", encoding="utf-8")
-    subprocess.run([*git, "add", "train.py"], cwd=root, check=True, env=env)
-    subprocess.run([*git, "commit", "-q", "-m", "first"], cwd=root, check=True, env=env)
-    (root / ".cmf").mkdir()
-    (root / ".git" / "info" / "exclude").write_text(".cmf/\ndata/\n", encoding="utf-8")
-    (root / "data").mkdir()
-    (root / "data" / "input.csv").write_text("x,y\n1,2\n3,4\n", encoding="utf-8")
-    return root
 
 
 def run_round(root: Path, workers: int, per_worker: int, with_input: bool) -> dict[str, Any]:

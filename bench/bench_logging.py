@@ -37,26 +37,21 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import guard, machine, make_project, summary_ms
+
 TARGET_EXECUTION_MS = 5.0
 TARGET_VALUES_PER_S = 100_000
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "cmf bench",
-    "GIT_AUTHOR_EMAIL": "bench@cmf.invalid",
-    "GIT_COMMITTER_NAME": "cmf bench",
-    "GIT_COMMITTER_EMAIL": "bench@cmf.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 # MLflow 3 sends usage telemetry unless told not to; the benchmark stays offline.
 MLFLOW_OFFLINE = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 POSTGRES_ENV = "CMF_TEST_POSTGRES_URL"
@@ -143,50 +138,6 @@ def run_all(*, quick: bool, sizes: dict[str, int]) -> dict[str, Any]:
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_average_1min": round(os.getloadavg()[0], 2),  # other work skews every figure
-    }
-
-
-def make_project(root: Path) -> Path:
-    """A Git repository with one commit, a ``.cmf/`` folder and a small input file."""
-    root.mkdir(parents=True)
-    env = {**os.environ, **GIT_IDENTITY}
-    git = ["git", "-c", "init.defaultBranch=main"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True, env=env)
-    (root / "train.py").write_text("print('training')\n", encoding="utf-8")
-    subprocess.run([*git, "add", "train.py"], cwd=root, check=True, env=env)
-    subprocess.run([*git, "commit", "-q", "-m", "first"], cwd=root, check=True, env=env)
-    (root / ".cmf").mkdir()
-    (root / ".git" / "info" / "exclude").write_text(".cmf/\ndata/\n", encoding="utf-8")
-    (root / "data").mkdir()
-    (root / "data" / "input.csv").write_text("x,y\n1,2\n3,4\n", encoding="utf-8")
-    return root
-
-
-def guard(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run a baseline; if it cannot run (not installed, needs a network), say why instead."""
-    try:
-        return measure()
-    except Exception as exc:
-        return {"skipped": f"{type(exc).__name__}: {exc}"[:500]}
-
-
-def summary_ms(seconds: list[float]) -> dict[str, Any]:
-    ms = sorted(s * 1000 for s in seconds)
-    return {
-        "n": len(ms),
-        "median_ms": round(statistics.median(ms), 3),
-        "p90_ms": round(statistics.quantiles(ms, n=10, method="inclusive")[8], 3),
-        "min_ms": round(ms[0], 3),
-        "max_ms": round(ms[-1], 3),
-    }
 
 
 def ratio(a: float | None, b: float | None) -> float | None:

@@ -30,27 +30,23 @@ at exit. ``--quick`` runs a short smoke version.
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import guard, machine, make_project, summary_ms
 
 TARGET_IMPORT_MS = 300.0
 TARGET_HELP_MS = 300.0
 TARGET_COLD_RUN_MS = 1500.0
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "cmf bench",
-    "GIT_AUTHOR_EMAIL": "bench@cmf.invalid",
-    "GIT_COMMITTER_NAME": "cmf bench",
-    "GIT_COMMITTER_EMAIL": "bench@cmf.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 # MLflow 3 sends usage telemetry unless told not to; the benchmark stays offline.
 MLFLOW_OFFLINE = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 FIRST_PARTY = ("cmf_core", "cmf_mcp")
@@ -73,6 +69,7 @@ MLFLOW_COLD_RUN = """
 import logging, sys, time
 started = time.perf_counter()
 import mlflow
+
 logging.getLogger("mlflow").setLevel(logging.WARNING)
 logging.getLogger("alembic").setLevel(logging.WARNING)
 mlflow.set_tracking_uri(f"sqlite:///{sys.argv[1]}/mlflow.db")
@@ -150,15 +147,6 @@ def main() -> None:
 # -- processes --------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_average_1min": round(os.getloadavg()[0], 2),  # other work skews every figure
-    }
-
-
 def find_cmf_command() -> str:
     beside = Path(sys.executable).parent / "cmf"
     found = str(beside) if beside.exists() else shutil.which("cmf")
@@ -195,21 +183,6 @@ def time_processes(command: Sequence[str], env: dict[str, str], repeats: int) ->
     return times
 
 
-def make_project(root: Path) -> Path:
-    """A Git repository with one commit and a small input file; no ``.cmf/`` yet."""
-    root.mkdir(parents=True)
-    env = {**os.environ, **GIT_IDENTITY}
-    git = ["git", "-c", "init.defaultBranch=main"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True, env=env)
-    (root / "train.py").write_text("print('training')\n", encoding="utf-8")
-    subprocess.run([*git, "add", "train.py"], cwd=root, check=True, env=env)
-    subprocess.run([*git, "commit", "-q", "-m", "first"], cwd=root, check=True, env=env)
-    (root / ".git" / "info" / "exclude").write_text("data/\nmlflow.db\nmlruns/\n")
-    (root / "data").mkdir()
-    (root / "data" / "input.csv").write_text("x,y\n1,2\n3,4\n", encoding="utf-8")
-    return root
-
-
 def cold_runs(python: str, code: str, env: dict[str, str], repeats: int) -> dict[str, Any]:
     """Wall time of ``repeats`` new processes running ``code``, each in a fresh project."""
     walls: list[float] = []
@@ -226,24 +199,6 @@ def cold_runs(python: str, code: str, env: dict[str, str], repeats: int) -> dict
     figures = summary_ms(walls)
     figures["after_interpreter_start_median_ms"] = round(statistics.median(inside) * 1000, 3)
     return figures
-
-
-def guard(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run a baseline; if it cannot run (not installed, needs a network), say why instead."""
-    try:
-        return measure()
-    except Exception as exc:
-        return {"skipped": f"{type(exc).__name__}: {exc}"[:800]}
-
-
-def summary_ms(seconds: list[float]) -> dict[str, Any]:
-    ms = sorted(s * 1000 for s in seconds)
-    return {
-        "n": len(ms),
-        "median_ms": round(statistics.median(ms), 3),
-        "min_ms": round(ms[0], 3),
-        "max_ms": round(ms[-1], 3),
-    }
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
