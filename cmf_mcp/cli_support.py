@@ -34,15 +34,18 @@ def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def settings(ctx: click.Context) -> "Settings":
-    from cmf_core.config import load_settings
-
-    loaded = load_settings()
-    url = ctx.find_root().params.get("store")
-    if url:
+    """The project's settings (with ``--store``), read once per command."""
+    root = ctx.find_root()
+    if "cmf.settings" not in root.meta:
         from dataclasses import replace
 
-        loaded = replace(loaded, store_url=url)
-    return loaded
+        from cmf_core.config import load_settings
+
+        loaded = load_settings()
+        url = root.params.get("store")
+        root.meta["cmf.settings"] = replace(loaded, store_url=url) if url else loaded
+    found: Settings = root.meta["cmf.settings"]
+    return found
 
 
 @contextmanager

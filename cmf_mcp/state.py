@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 READ = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
+# Recording adds to the store and never removes: not destructive, not open-world.
+RECORD = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+RECORD_IDEMPOTENT = RECORD.model_copy(update={"idempotent_hint": True})
 HEARTBEAT_S = 0.5
 CLI_HINTS = {
     "`cmf ls executions` lists them": "search_executions or list_pipelines finds them",

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ServerMessageMetadata
-from mcp_types import CallToolResult, ListRootsRequest, ListRootsResult, ToolAnnotations
+from mcp_types import CallToolResult, ListRootsRequest, ListRootsResult
 from pydantic import BeforeValidator, Field
 
 from cmf_core.errors import CmfWarning
@@ -30,7 +30,14 @@ from cmf_mcp.schemas import (
     short_digest,
     short_id,
 )
-from cmf_mcp.state import ServerState, require_write, tool_errors, with_heartbeat
+from cmf_mcp.state import (
+    RECORD,
+    RECORD_IDEMPOTENT,
+    ServerState,
+    require_write,
+    tool_errors,
+    with_heartbeat,
+)
 
 
 def register_tools(server: MCPServer[Any], state: ServerState) -> None:
@@ -73,14 +80,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             return None
         return answer
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
-            open_world_hint=False,
-        )
-    )
+    @server.tool(annotations=RECORD)
     def start_execution(
         pipeline: Annotated[Name, Field(description="Pipeline name, e.g. 'fraud-detection'.")],
         stage: Annotated[Name, Field(description="Stage name within it, e.g. 'train'.")],
@@ -132,14 +132,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
         )
         return out.result(started, text)
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        )
-    )
+    @server.tool(annotations=RECORD_IDEMPOTENT)
     async def log_artifact(
         execution_id: ExecutionRef,
         path: Annotated[
@@ -213,14 +206,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
         )
         return out.result(logged, text)
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        )
-    )
+    @server.tool(annotations=RECORD_IDEMPOTENT)
     def log_metrics(
         execution_id: ExecutionRef,
         metrics: Annotated[
@@ -260,14 +246,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             logged, f"Logged {len(metrics)} metric(s){at} for execution {short_id(run.id)}."
         )
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
-            open_world_hint=False,
-        )
-    )
+    @server.tool(annotations=RECORD)
     def end_execution(
         execution_id: ExecutionRef,
         status: Annotated[
