@@ -63,9 +63,9 @@ def timed(call: Callable[[], Any], repeats: int) -> dict[str, float]:
 
 
 def measure(url: str, made: synthetic.SyntheticStore, repeats: int) -> dict[str, Any]:
-    from cmf_core.compare import compare_runs
-    from cmf_core.metrics import list_metric_names, metric_across_stage
-    from cmf_core.reproduce import reproduce
+    from cmf_core.compare.compare import compare_runs
+    from cmf_core.compare.metrics import list_metric_names, metric_across_stage
+    from cmf_core.recipes.recipe import reproduce
     from cmf_core.store import Store
 
     first, second = made.pair

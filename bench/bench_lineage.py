@@ -120,9 +120,9 @@ def node_by_node(store: Any, digest: str, depth: int) -> int:
 
 
 def measure(url: str, made: synthetic.SyntheticStore, repeats: int) -> dict[str, Any]:
-    from cmf_core.lineage import lineage
+    from cmf_core.graph.lineage import lineage
+    from cmf_core.graph.trace import impact, trace
     from cmf_core.store import Store
-    from cmf_core.trace import impact, trace
 
     deep, model = made.deep_artifact, made.model_digest
     with Store(url) as store:

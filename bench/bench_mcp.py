@@ -8,7 +8,7 @@ client — the way Claude Code or Claude Desktop talk to a server):
    2026-07-28 discovery; ``legacy``: the initialize handshake), after one untimed run
    that warms the file caches. Baseline in the same run, measured the same way: an
    empty ``MCPServer`` (``MCPServer("empty").run()``), which pays the SDK's own import
-   time. **Target: cmf-mcp within 0.3 s of the baseline.** (``python -m cmf_mcp.server``
+   time. **Target: cmf-mcp within 0.3 s of the baseline.** (``python -m cmf_mcp.mcp``
    is what the ``cmf-mcp`` script runs.)
 2. **Query latency** on the synthetic store of ``--executions`` executions
    (``bench/synthetic.py``; reused if already generated): ``query_lineage`` upstream at
@@ -57,7 +57,7 @@ def clean_environment() -> dict[str, str]:
 def cmf_server(project: Path, store_url: str) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable,
-        args=["-m", "cmf_mcp.server", "--project", str(project), "--store", store_url],
+        args=["-m", "cmf_mcp.mcp", "--project", str(project), "--store", store_url],
         cwd=str(project),
         env=clean_environment(),
     )

@@ -2,7 +2,7 @@
 
 What it measures, on the synthetic stores of ``bench/synthetic.py`` (1,000,000 and
 100,000 executions by default; generated once into ``bench/data/`` and reused). Each
-figure is one ``cmf_core.query.search_executions`` / ``search_artifacts`` call as a
+figure is one ``cmf_core.search.search.search_executions`` / ``search_artifacts`` call as a
 user makes it — parsing the filter, the SQL, building the page of records — with
 ``limit=50`` (the first page) unless said otherwise:
 
@@ -92,7 +92,7 @@ def timed(call: Callable[[], Any], repeats: int) -> dict[str, Any]:
 
 
 def measure(url: str, repeats: int) -> dict[str, Any]:
-    from cmf_core.query import search_artifacts, search_executions
+    from cmf_core.search.search import search_artifacts, search_executions
     from cmf_core.store import Store
 
     with Store(url) as store:

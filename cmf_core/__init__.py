@@ -1,8 +1,5 @@
 """cmf: metadata tracking and versioning for machine-learning pipelines.
 
-``import cmf_core`` is cheap: the store (SQLAlchemy), Git and hashing are
-imported on first use, so a training script pays only for what it calls.
-
     from cmf_core import Cmf
 
     cmf = Cmf(pipeline="fraud")
@@ -10,47 +7,68 @@ imported on first use, so a training script pays only for what it calls.
         run.log_dataset("data/train.csv")
         run.log_model("models/model.pkl")
         run.log_metrics({"accuracy": 0.93})
+
+``import cmf_core`` is cheap: every public name below is imported from its
+module on first use, so a training script pays only for what it calls (the
+store's SQLAlchemy, Git, hashing, pandas for ``CmfQuery``).
+
+What lives here (arrows point down only; nothing imports ``cmf_mcp``, ``mcp``,
+FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
+
+    tracking · runner · provenance   Cmf and Run: pipelines, stages, executions, log_* calls
+    cmflib/     what exists only for cmflib scripts (method names, CmfQuery)
+    search/     the filter language, searches, the one cursor codec
+    graph/      lineage walks, trace and impact, reference lookup, exports
+    compare/    run comparison, divergence, metric history
+    recipes/    reproduce recipes and scripts
+    digest · hashing · git · environment · paths · progress · ids · auth
+    errors · config · records
+    store/      SQLAlchemy 2: SQLite by default, PostgreSQL for teams; Alembic migrations
+
+The import block under ``TYPE_CHECKING`` is the one table of public names: it
+gives type checkers the real types, and :data:`__all__` and the lazy loader are
+read from it, so a name is added in one place.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-from cmf_core.errors import (
-    ArtifactError,
-    AuthError,
-    CmfError,
-    CmfWarning,
-    ConfigError,
-    ConflictError,
-    GitError,
-    InvalidInputError,
-    NotFoundError,
-    StoreError,
-    SyncError,
-)
 
 if TYPE_CHECKING:
     from cmf_core.auth import Scope, authenticate, create_token
-    from cmf_core.cmfquery import CmfQuery
-    from cmf_core.compare import Comparison, compare_runs
-    from cmf_core.config import Settings, find_project_root, init_project, load_settings
-    from cmf_core.export import export_lineage, to_dot, to_json, to_mermaid, to_openlineage, to_prov
-    from cmf_core.filters import FilterSyntaxError
-    from cmf_core.hashing import DigestInfo, hash_path
-    from cmf_core.lineage import LineageGraph, lineage
-    from cmf_core.metrics import (
+    from cmf_core.cmflib.query import CmfQuery
+    from cmf_core.compare.compare import Comparison, compare_runs
+    from cmf_core.compare.metrics import (
         MetricSeries,
         list_metric_names,
         metric_across_stage,
         metric_history,
     )
-    from cmf_core.query import (
-        ArtifactHit,
-        ArtifactPage,
-        ExecutionPage,
-        search_artifacts,
-        search_executions,
+    from cmf_core.config import Settings, find_project_root, init_project, load_settings
+    from cmf_core.errors import (
+        ArtifactError,
+        AuthError,
+        CmfError,
+        CmfWarning,
+        ConfigError,
+        ConflictError,
+        GitError,
+        InvalidInputError,
+        NotFoundError,
+        StoreError,
+        SyncError,
     )
+    from cmf_core.graph.export import (
+        export_lineage,
+        to_dot,
+        to_json,
+        to_mermaid,
+        to_openlineage,
+        to_prov,
+    )
+    from cmf_core.graph.lineage import LineageGraph, lineage
+    from cmf_core.graph.trace import Impact, Trace, impact, trace
+    from cmf_core.hashing import DigestInfo, hash_path
+    from cmf_core.recipes.recipe import Recipe, reproduce
+    from cmf_core.recipes.script import reproduce_script
     from cmf_core.records import (
         Artifact,
         ArtifactDetail,
@@ -66,141 +84,50 @@ if TYPE_CHECKING:
         Pipeline,
         Stage,
     )
-    from cmf_core.reproduce import Recipe, reproduce
-    from cmf_core.reproduce_script import reproduce_script
     from cmf_core.runner import run_command
+    from cmf_core.search.filters import FilterSyntaxError
+    from cmf_core.search.search import (
+        ArtifactHit,
+        ArtifactPage,
+        ExecutionPage,
+        search_artifacts,
+        search_executions,
+    )
     from cmf_core.store import Store
     from cmf_core.store.migrate import upgrade_store
-    from cmf_core.trace import Impact, Trace, impact, trace
     from cmf_core.tracking import Cmf, Run
 
-_LAZY = {
-    **dict.fromkeys(("Scope", "authenticate", "create_token"), "cmf_core.auth"),
-    "CmfQuery": "cmf_core.cmfquery",
-    **dict.fromkeys(("Comparison", "compare_runs"), "cmf_core.compare"),
-    **dict.fromkeys(
-        ("export_lineage", "to_dot", "to_json", "to_mermaid", "to_openlineage", "to_prov"),
-        "cmf_core.export",
-    ),
-    "FilterSyntaxError": "cmf_core.filters",
-    **dict.fromkeys(("LineageGraph", "lineage"), "cmf_core.lineage"),
-    **dict.fromkeys(
-        ("MetricSeries", "list_metric_names", "metric_across_stage", "metric_history"),
-        "cmf_core.metrics",
-    ),
-    **dict.fromkeys(
-        ("ArtifactHit", "ArtifactPage", "ExecutionPage", "search_artifacts", "search_executions"),
-        "cmf_core.query",
-    ),
-    **dict.fromkeys(("Recipe", "reproduce"), "cmf_core.reproduce"),
-    "reproduce_script": "cmf_core.reproduce_script",
-    **dict.fromkeys(("Impact", "Trace", "impact", "trace"), "cmf_core.trace"),
-    "Cmf": "cmf_core.tracking",
-    "Run": "cmf_core.tracking",
-    "Store": "cmf_core.store",
-    "upgrade_store": "cmf_core.store.migrate",
-    "run_command": "cmf_core.runner",
-    "DigestInfo": "cmf_core.hashing",
-    "hash_path": "cmf_core.hashing",
-    "Settings": "cmf_core.config",
-    "find_project_root": "cmf_core.config",
-    "init_project": "cmf_core.config",
-    "load_settings": "cmf_core.config",
-    **{
-        name: "cmf_core.records"
-        for name in (
-            "Artifact",
-            "ArtifactDetail",
-            "ArtifactType",
-            "Event",
-            "EventDetail",
-            "EventDirection",
-            "Execution",
-            "ExecutionDetail",
-            "ExecutionStatus",
-            "GitSnapshot",
-            "Metric",
-            "Pipeline",
-            "Stage",
-        )
-    },
-}
+
+def _lazy_names() -> dict[str, str]:
+    """Public name → module, read from the ``TYPE_CHECKING`` block above (the one table).
+
+    Plain string reading rather than ``ast``: this runs on every ``import cmf_core``, and
+    ``ruff format`` keeps the block in the two shapes read here (a guard test checks the
+    result against ``ast``).
+    """
+    with open(__file__, encoding="utf-8") as source:
+        text = source.read()
+    block = text.split("if TYPE_CHECKING:\n", 1)[1].split("\n\n", 1)[0]
+    table: dict[str, str] = {}
+    for statement in block.replace("(\n", "").replace(",\n", ", ").replace("\n)", "").split("\n"):
+        module, _, names = statement.strip().removeprefix("from ").partition(" import ")
+        for name in names.strip(" ,)").split(","):
+            table[name.strip()] = module
+    return table
+
+
+_LAZY = _lazy_names()
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'cmf_core' has no attribute {name!r}")
+    from importlib import import_module
+
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 
 
-__all__ = [
-    "Artifact",
-    "ArtifactDetail",
-    "ArtifactError",
-    "ArtifactHit",
-    "ArtifactPage",
-    "ArtifactType",
-    "AuthError",
-    "Cmf",
-    "CmfError",
-    "CmfQuery",
-    "CmfWarning",
-    "Comparison",
-    "ConfigError",
-    "ConflictError",
-    "DigestInfo",
-    "Event",
-    "EventDetail",
-    "EventDirection",
-    "Execution",
-    "ExecutionDetail",
-    "ExecutionPage",
-    "ExecutionStatus",
-    "FilterSyntaxError",
-    "GitError",
-    "GitSnapshot",
-    "Impact",
-    "InvalidInputError",
-    "LineageGraph",
-    "Metric",
-    "MetricSeries",
-    "NotFoundError",
-    "Pipeline",
-    "Recipe",
-    "Run",
-    "Scope",
-    "Settings",
-    "Stage",
-    "Store",
-    "StoreError",
-    "SyncError",
-    "Trace",
-    "authenticate",
-    "compare_runs",
-    "create_token",
-    "export_lineage",
-    "find_project_root",
-    "hash_path",
-    "impact",
-    "init_project",
-    "lineage",
-    "list_metric_names",
-    "load_settings",
-    "metric_across_stage",
-    "metric_history",
-    "reproduce",
-    "reproduce_script",
-    "run_command",
-    "search_artifacts",
-    "search_executions",
-    "to_dot",
-    "to_json",
-    "to_mermaid",
-    "to_openlineage",
-    "to_prov",
-    "trace",
-    "upgrade_store",
-]
+__all__ = sorted(_LAZY, key=lambda name: (name.lower(), name))

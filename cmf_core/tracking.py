@@ -26,7 +26,7 @@ platform, installed distributions) is captured once per ``Cmf`` and stored as
 an ``environment`` artifact, so identical environments are one record.
 
 The cmflib-compatible methods (``create_context``, ``create_execution``,
-``log_dataset(url, event, …)``, …) live in :mod:`cmf_core.cmflib_compat`.
+``log_dataset(url, event, …)``, …) live in :mod:`cmf_core.cmflib.writer`.
 """
 
 import os
@@ -40,7 +40,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from cmf_core.cmflib_compat import CmflibMethods
+from cmf_core.cmflib.writer import CmflibMethods
 from cmf_core.errors import ConflictError, InvalidInputError, warn_user
 from cmf_core.provenance import Provenance
 from cmf_core.records import (
@@ -89,7 +89,7 @@ class Cmf(CmflibMethods):
     store file, ``pipeline_name`` is ``pipeline``, ``custom_properties`` are the
     pipeline's properties; ``graph`` and ``is_server`` are accepted and ignored
     (lineage is always queryable; there is no separate server mode). See
-    :mod:`cmf_core.cmflib_compat` for the cmflib methods.
+    :mod:`cmf_core.cmflib.writer` for the cmflib methods.
     """
 
     def __init__(

@@ -10,7 +10,7 @@ from anyio.from_thread import start_blocking_portal
 from mcp import Client
 from mcp_types import CallToolResult
 
-from cmf_mcp.server import CmfServer, create_server
+from cmf_mcp.mcp.server import CmfServer, create_server
 
 MODES = ["auto", "legacy"]
 

@@ -14,7 +14,7 @@ from cmf_core import Cmf
 from cmf_core.records import ExecutionStatus
 from cmf_core.store import Store
 from cmf_core.store.schema import HEAD_REVISION
-from cmf_mcp.cli import cli
+from cmf_mcp.cli.main import cli
 
 CMF = str(Path(sys.executable).parent / "cmf")
 

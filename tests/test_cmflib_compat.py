@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cmf_core import Cmf
-from cmf_core.cmflib_compat import UNSUPPORTED, CmflibContext
+from cmf_core.cmflib.writer import UNSUPPORTED, CmflibContext
 from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 from cmf_core.store import Store

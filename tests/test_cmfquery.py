@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cmf_core import Cmf
-from cmf_core.cmfquery import CmfQuery
+from cmf_core.cmflib.query import CmfQuery
 from cmf_core.errors import ConfigError, NotFoundError
 from cmf_core.hashing import hash_path
 

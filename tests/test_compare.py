@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cmf_core.compare import compare_runs
+from cmf_core.compare.compare import compare_runs
+from cmf_core.compare.metrics import list_metric_names, metric_across_stage, metric_history
 from cmf_core.errors import InvalidInputError, NotFoundError
 from cmf_core.ids import Uuid7Generator
-from cmf_core.metrics import list_metric_names, metric_across_stage, metric_history
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import ArtifactRow, Store
-from cmf_mcp.cli import cli
+from cmf_mcp.cli.main import cli
 
 ids = Uuid7Generator()
 

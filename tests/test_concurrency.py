@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from cmf_core import Cmf
 from cmf_core.records import ExecutionStatus
 from cmf_core.store import Store
-from cmf_mcp.cli import cli
+from cmf_mcp.cli.main import cli
 
 WRITER = textwrap.dedent(
     """

@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 from test_lineage import Graph, digest
 
-from cmf_core import export
 from cmf_core.errors import ConfigError, InvalidInputError, NotFoundError
-from cmf_core.lineage import ArtifactNode, LineageGraph, lineage
+from cmf_core.graph import export
+from cmf_core.graph.lineage import ArtifactNode, LineageGraph, lineage
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import Store
-from cmf_mcp.cli import cli
+from cmf_mcp.cli.main import cli
 
 SCHEMAS = Path(__file__).parent / "schemas"
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmf_core.errors import InvalidInputError
-from cmf_core.filters import (
+from cmf_core.search.filters import (
     MAX_DEPTH,
     MAX_LENGTH,
     And,

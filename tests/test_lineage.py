@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from cmf_core.errors import InvalidInputError, NotFoundError
-from cmf_core.lineage import ArtifactNode, ExecutionNode, LineageGraph, lineage
-from cmf_core.lookup import resolve_reference
+from cmf_core.graph.lineage import ArtifactNode, ExecutionNode, LineageGraph, lineage
+from cmf_core.graph.lookup import resolve_reference
+from cmf_core.graph.trace import impact, trace
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import ArtifactRow, Store
-from cmf_core.trace import impact, trace
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -474,7 +474,7 @@ def test_bad_direction_view_or_execution_for_trace_are_refused(graph: Graph) -> 
 def invoke(url: str, *args: str) -> tuple[int, str, str]:
     from click.testing import CliRunner
 
-    from cmf_mcp.cli import cli
+    from cmf_mcp.cli.main import cli
 
     result = CliRunner().invoke(cli, ["--store", url, *args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr

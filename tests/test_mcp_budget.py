@@ -10,7 +10,7 @@ from mcp_support import connect, make_server, text
 
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import ArtifactRow, Store
-from cmf_mcp.schemas import STRUCTURED_BUDGET, TEXT_BUDGET
+from cmf_mcp.mcp.output.schemas import STRUCTURED_BUDGET, TEXT_BUDGET
 
 WIDE = "é✓😀"  # 6, 6 and 12 characters each once JSON escapes them
 RUN = "01900000-0000-7000-8000-0000000000a1"

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from cmf_core.auth import authenticate
 from cmf_core.errors import AuthError
 from cmf_core.store import Store
-from cmf_mcp.cli import cli
+from cmf_mcp.cli.main import cli
 
 
 def invoke(store_url: str, *args: str) -> tuple[int, str, str]:

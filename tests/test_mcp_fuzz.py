@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from mcp_support import SyncClient, connect, make_server, text, write
 
-from cmf_mcp.schemas import STRUCTURED_BUDGET, TEXT_BUDGET
+from cmf_mcp.mcp.output.schemas import STRUCTURED_BUDGET, TEXT_BUDGET
 
 Context = tuple[SyncClient, dict[str, str], Path]
 

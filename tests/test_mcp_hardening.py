@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from mcp_support import connect, make_server, write
 
 from cmf_core.errors import StoreError
 from cmf_core.store import Store
-from cmf_mcp.server import StoreUnavailable, http_app, parse_args
+from cmf_mcp.cli.serve import cmf_mcp
+from cmf_mcp.mcp.server import StoreUnavailable, http_app
 
 
 def test_a_client_whose_roots_list_fails_just_has_no_roots(
@@ -82,7 +84,7 @@ def test_a_store_failure_while_checking_a_token_is_a_503_not_a_401(
     bare_project: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import cmf_core.auth
-    from cmf_mcp.server import StoreErrors, StoreTokenVerifier
+    from cmf_mcp.mcp.server import StoreErrors, StoreTokenVerifier
 
     server = make_server(sqlite_url, token_auth=True, trust_client_roots=False)
 
@@ -114,15 +116,15 @@ def test_a_store_failure_while_checking_a_token_is_a_503_not_a_401(
 
 
 @pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
-def test_cmf_mcp_rejects_a_port_out_of_range_with_a_usage_error(
-    port: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exited:
-        parse_args(["--transport", "http", "--port", port])
-    assert exited.value.code == 2
-    error = capsys.readouterr().err
-    assert error.startswith("usage: cmf-mcp") and "1 to 65535" in error
-    assert "Traceback" not in error
+def test_cmf_mcp_rejects_a_port_out_of_range_with_a_usage_error(port: str) -> None:
+    result = CliRunner().invoke(
+        cmf_mcp, ["--transport", "http", "--port", port], prog_name="cmf-mcp"
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr.startswith("Usage: cmf-mcp") and "Invalid value for '--port'" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
 
 
 def test_query_lineage_and_the_lineage_resource_read_paths_from_the_project_root(

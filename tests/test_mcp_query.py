@@ -9,7 +9,7 @@ from mcp_support import connect, make_server, text, write
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import ArtifactRow, Store
 from cmf_core.tracking import Cmf
-from cmf_mcp.schemas import STRUCTURED_BUDGET
+from cmf_mcp.mcp.output.schemas import STRUCTURED_BUDGET
 
 
 def walk(client: Any, tool: str, arguments: dict[str, Any], key: str) -> list[dict[str, Any]]:

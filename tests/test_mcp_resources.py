@@ -11,7 +11,7 @@ from mcp_support import MODES, connect, make_server, write
 from mcp_types import PromptReference, ResourceTemplateReference
 
 from cmf_core.tracking import Cmf
-from cmf_mcp.server import CmfServer
+from cmf_mcp.mcp.server import CmfServer
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from mcp_support import MODES, connect, make_server, text, write
 
 from cmf_core.store import Store
-from cmf_mcp.server import CmfServer
+from cmf_mcp.mcp.server import CmfServer
 
 RECORDING = {"start_execution", "log_artifact", "log_metrics", "end_execution"}
 READING = {
@@ -293,7 +293,7 @@ def test_start_execution_records_the_git_commit_in_a_repository(
 def test_log_artifact_reports_progress_while_it_hashes(
     server: CmfServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cmf_mcp import state
+    from cmf_mcp.mcp import state
 
     monkeypatch.setattr(state, "HEARTBEAT_S", 0.001)
     seen: list[tuple[float, str | None]] = []

@@ -17,7 +17,7 @@ from mcp_support import MODES, connect, drive, make_server, over_http, text, wri
 
 from cmf_core.auth import create_token
 from cmf_core.store import Store
-from cmf_mcp.server import http_app
+from cmf_mcp.mcp.server import http_app
 
 BIN = Path(sys.executable).parent
 
@@ -63,7 +63,7 @@ def test_the_server_refuses_to_serve_a_filesystem_root(sqlite_url: str) -> None:
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-m", "cmf_mcp.server", "--project", "/", "--store", sqlite_url],
+        [sys.executable, "-m", "cmf_mcp.mcp", "--project", "/", "--store", sqlite_url],
         capture_output=True,
         text=True,
         timeout=60,
@@ -177,7 +177,7 @@ def test_cmf_mcp_serves_http_until_interrupted(bare_project: Path, sqlite_url: s
         [
             sys.executable,
             "-m",
-            "cmf_mcp.server",
+            "cmf_mcp.mcp",
             "--transport",
             "http",
             "--port",
@@ -241,7 +241,7 @@ def test_over_stdio_every_line_on_stdout_is_protocol(bare_project: Path, sqlite_
             "params": {"name": "get_execution", "arguments": {"execution_id": "ffffffff"}},
         },
     ]
-    command = [sys.executable, "-m", "cmf_mcp.server", "--project", str(bare_project)]
+    command = [sys.executable, "-m", "cmf_mcp.mcp", "--project", str(bare_project)]
     server = subprocess.Popen(
         [*command, "--store", sqlite_url, "--log-level", "INFO"],
         stdin=subprocess.PIPE,

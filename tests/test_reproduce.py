@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from cmf_core.errors import NotFoundError
 from cmf_core.hashing import hash_path
 from cmf_core.ids import Uuid7Generator
+from cmf_core.recipes.recipe import reproduce
+from cmf_core.recipes.script import reproduce_script
 from cmf_core.records import EventDirection, ExecutionStatus
-from cmf_core.reproduce import reproduce
-from cmf_core.reproduce_script import reproduce_script
 from cmf_core.store import ArtifactRow, Store
-from cmf_mcp.cli import cli
+from cmf_mcp.cli.main import cli
 from tests.conftest import git
 
 ids = Uuid7Generator()

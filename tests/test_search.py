@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmf_core.errors import InvalidInputError
-from cmf_core.filters import (
+from cmf_core.records import EventDirection, ExecutionStatus
+from cmf_core.search.filters import (
     And,
     Compare,
     Field,
@@ -31,10 +32,9 @@ from cmf_core.filters import (
     parse_filter,
     parse_sort,
 )
-from cmf_core.query import search_artifacts, search_executions
-from cmf_core.records import EventDirection, ExecutionStatus
+from cmf_core.search.search import search_artifacts, search_executions
 from cmf_core.store import ArtifactRow, Store
-from cmf_mcp.cli import cli
+from cmf_mcp.cli.main import cli
 
 T0 = datetime(2024, 5, 1, 10, tzinfo=UTC)
 ALL = ["e06", "e05", "e04", "e03", "e02", "e01"]  # newest first; e04 and e03 start together

@@ -1,6 +1,6 @@
 """Store reads for lineage: batched event lookups, one query per hop.
 
-A lineage walk (:mod:`cmf_core.lineage`) runs on one connection through a
+A lineage walk (:mod:`cmf_core.graph.lineage`) runs on one connection through a
 :class:`GraphReader` (``with store.graph_reader() as reader: …``). Each hop is
 one query over a whole frontier: from artifacts to the executions at the other
 end of their events (the ``ix_events_artifact_direction`` index), or from

@@ -1,4 +1,4 @@
-"""Store reads for search: filter trees (:mod:`cmf_core.filters`) as bound SQL, keyset pages.
+"""Store reads for search: filter trees (:mod:`cmf_core.search.filters`) as bound SQL, keyset pages.
 
 Every value from a filter reaches the database as a bound parameter; the SQL
 text depends only on the tree's shape. Each condition is two-valued (a missing
@@ -41,7 +41,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 
 from cmf_core.errors import InvalidInputError
-from cmf_core.filters import (
+from cmf_core.records import Artifact, EventDirection, Execution
+from cmf_core.search.filters import (
     LOGGED_IN_PIPELINE,
     And,
     Compare,
@@ -54,7 +55,6 @@ from cmf_core.filters import (
     Sort,
     Value,
 )
-from cmf_core.records import Artifact, EventDirection, Execution
 from cmf_core.store.base import StoreBase
 from cmf_core.store.reads import artifact_record, execution_record, executions_query
 from cmf_core.store.schema import artifacts, events, executions, metrics, pipelines, stages

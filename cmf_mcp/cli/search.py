@@ -1,0 +1,71 @@
+"""The `cmf` search commands: `cmf ls executions|artifacts` with `--where`, `--sort`, `--cursor`.
+
+``--json`` prints the page's items as a JSON list (the shape `cmf ls` always
+printed); when more rows remain, the cursor for the next page goes to stderr
+as ``More: add --cursor … to the same command.``, so stdout stays one JSON
+document either way.
+"""
+
+from typing import Any
+
+import click
+
+from cmf_mcp.cli.support import open_store, print_json
+
+WHERE_HELP = (
+    "Filter, e.g. 'metrics.accuracy >= 0.9 and (params.lr < 0.01 or stage = \"train\")'. "
+    "Fields: executions — pipeline stage status site id started_at ended_at git_commit "
+    "git_branch command error params.NAME properties.NAME metrics.NAME; artifacts — type "
+    "digest path size nfiles stage pipeline created_at properties.NAME. Operators: = != < "
+    "<= > >= like glob in, is [not] null, and or not, ( )."
+)
+SORT_HELP = (
+    "Sort key, '-' for descending: executions by started_at (default -started_at), ended_at, "
+    "metrics.NAME or params.NAME; artifacts by created_at (default -created_at), size, nfiles."
+)
+
+
+def list_page(
+    ctx: click.Context,
+    kind: str,
+    *,
+    limit: int,
+    as_json: bool,
+    where: str | None = None,
+    sort: str | None = None,
+    cursor: str | None = None,
+    **filters: Any,
+) -> None:
+    """Run one search of executions or artifacts and print its page (`cmf ls`)."""
+    from cmf_core.search.search import search_artifacts, search_executions
+    from cmf_mcp.cli import render
+
+    paging: dict[str, Any] = {"limit": limit, "cursor": cursor}
+    if sort:
+        paging["sort"] = sort
+    with open_store(ctx) as store:
+        if kind == "executions":
+            page: Any = search_executions(store, where, **filters, **paging)
+            rows: list[Any] = page.items
+            if as_json:
+                print_json(rows)
+            else:
+                render.table(kind, rows)
+        else:
+            page = search_artifacts(store, where, **filters, **paging)
+            if as_json:
+                print_json([_artifact_row(hit) for hit in page.items])
+            else:
+                render.table(kind, [(hit.artifact, hit.path) for hit in page.items])
+    if page.next_cursor:
+        click.echo(f"More: add --cursor {page.next_cursor} to the same command.", err=True)
+
+
+def _artifact_row(hit: Any) -> dict[str, Any]:
+    row: dict[str, Any] = hit.artifact.model_dump(mode="json")
+    row.update(path=hit.path, produced_by=hit.produced_by, pipeline=hit.pipeline, stage=hit.stage)
+    return row
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands to ``cli`` (searching is an option of `cmf ls`)."""

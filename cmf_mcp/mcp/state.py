@@ -1,0 +1,192 @@
+"""What the MCP tools share: server state, error translation, the write check, the heartbeat.
+
+:class:`ServerState` holds the settings, the store and one ``Cmf``, opened on
+first use so the server starts fast. :func:`tool_errors` turns every
+``CmfError`` into a ``ToolError`` the model can act on, with no path outside
+the project and no store URL in it. :func:`with_heartbeat` runs slow work in a
+thread while reporting progress.
+"""
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import unquote
+
+import anyio
+import anyio.to_thread
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+
+from cmf_core.errors import CmfError
+from cmf_mcp.mcp.output.schemas import CursorError
+
+if TYPE_CHECKING:
+    from cmf_core.config import Settings
+    from cmf_core.store import Store
+    from cmf_core.tracking import Cmf
+
+READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+# Recording adds to the store and never removes: not destructive, not open-world.
+RECORD = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+RECORD_IDEMPOTENT = RECORD.model_copy(update={"idempotent_hint": True})
+HEARTBEAT_S = 0.5
+CLI_HINTS = {
+    "`cmf ls executions` lists them": "search_executions or list_pipelines finds them",
+    "`cmf ls artifacts` lists them": "search_artifacts finds them (by path or type)",
+    "`cmf token list` shows the valid ones": "ask for a valid token",
+}
+T = TypeVar("T")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`,;()]+")
+
+
+class ServerState:
+    """Settings, the store and one ``Cmf`` shared by the tools; the store opens on first use."""
+
+    def __init__(
+        self,
+        settings: "Settings",
+        *,
+        read_only: bool = False,
+        capture_git: bool = True,
+        capture_environment: bool = True,
+        trust_client_roots: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.project_root = settings.project_root
+        self.read_only = read_only
+        self.capture_git = capture_git
+        self.capture_environment = capture_environment
+        self.trust_client_roots = trust_client_roots
+        self.notes: list[str] = []
+        self._lock = threading.Lock()
+        self._store: Store | None = None
+        self._cmf: Cmf | None = None
+
+    @property
+    def store(self) -> "Store":
+        with self._lock:
+            if self._store is None:
+                from cmf_core.config import prepare_default_store
+                from cmf_core.store import Store
+
+                if self.read_only:
+                    self._check_store_exists()
+                else:
+                    prepare_default_store(self.settings)
+                self._store = Store(self.settings.store_url)
+            return self._store
+
+    def _check_store_exists(self) -> None:
+        """A read-only server creates nothing: without a SQLite store file, there is no store."""
+        from cmf_core.errors import NotFoundError
+
+        url = self.settings.store_url
+        if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+            return
+        location = unquote(url[len("sqlite:///") :].split("?")[0])
+        if location and not Path(location).exists():
+            raise NotFoundError(
+                "No store yet: nothing has been recorded in this project, and this read-only "
+                "server creates nothing. Record runs first (a server without --read-only, or "
+                "the cmf Python API), then ask again."
+            )
+
+    @property
+    def cmf(self) -> "Cmf":
+        store = self.store
+        with self._lock:
+            if self._cmf is None:
+                from cmf_core.git import find_work_tree
+                from cmf_core.tracking import Cmf
+
+                git = self.capture_git and find_work_tree(self.project_root) is not None
+                if self.capture_git and not git:
+                    self.notes.append(
+                        "The project is not in a Git repository, so runs are recorded without "
+                        "their code version; `git init` and a commit would record it."
+                    )
+                self._cmf = Cmf(
+                    store=store,
+                    project_root=self.project_root,
+                    site=self.settings.site,
+                    capture_git=git,
+                    capture_environment=self.capture_environment,
+                )
+            return self._cmf
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+            self._store, self._cmf = None, None
+
+    def redact(self, message: str) -> str:
+        """The message with the store URL and every absolute path outside the project removed."""
+        for cli, tool in CLI_HINTS.items():
+            message = message.replace(cli, tool)
+        if self._store is not None:
+            message = message.replace(self._store.display_url, "the store")
+        message = message.replace(self.settings.store_url, "the store")
+        root = str(self.project_root)
+        message = message.replace(root + os.sep, "").replace(root, ".")
+        return _ABSOLUTE_PATH.sub("<a path outside the project>", message)
+
+
+@contextmanager
+def tool_errors(state: ServerState, hint: str = "") -> Iterator[None]:
+    """Raise every ``CmfError`` (and a bad cursor) as a ``ToolError`` the model can act on."""
+    try:
+        yield
+    except CmfError as exc:
+        raise ToolError(state.redact(str(exc)) + (f" {hint}" if hint else "")) from None
+    except CursorError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def require_write() -> None:
+    """Refuse a recording call made with a read-only bearer token (HTTP only)."""
+    token = get_access_token()
+    if token is not None and "write" not in token.scopes:
+        raise ToolError(
+            f"Token {token.client_id!r} may only read; recording runs needs a token with scope "
+            "'write' (`cmf token create --name NAME --scope write`)."
+        )
+
+
+async def with_heartbeat(ctx: Context, work: Callable[[], T], message: str) -> T:
+    """Run ``work`` in a thread, sending a progress notification every half second meanwhile."""
+    done = anyio.Event()
+    outcome: list[T] = []
+
+    async def beat() -> None:
+        elapsed = 0.0
+        while not done.is_set():
+            with anyio.move_on_after(HEARTBEAT_S):
+                await done.wait()
+            if not done.is_set():
+                elapsed += HEARTBEAT_S
+                await ctx.report_progress(elapsed, None, f"{message}: {elapsed:.1f} s")
+
+    async def run() -> None:
+        try:
+            outcome.append(await anyio.to_thread.run_sync(work))
+        finally:
+            done.set()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(beat)
+            group.start_soon(run)
+    except ExceptionGroup as group_error:  # one task failed: raise its error unwrapped
+        raise group_error.exceptions[0] from None
+    return outcome[0]

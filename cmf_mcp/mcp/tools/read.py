@@ -1,0 +1,376 @@
+"""The read tools: pipelines, executions and artifacts, search, lineage, compare, metric
+history and reproduce.
+
+Each body is one call into cmf_core (the store's reads, :mod:`cmf_core.graph.lookup`,
+:mod:`cmf_core.search.search`, :mod:`cmf_core.graph.lineage`, :mod:`cmf_core.compare.compare`,
+:mod:`cmf_core.compare.metrics`, :mod:`cmf_core.recipes.recipe`), then a bounded output model
+(:mod:`cmf_mcp.mcp.output.budget`, :mod:`cmf_mcp.mcp.output.query`,
+:mod:`cmf_mcp.mcp.output.compare`) and its text.
+"""
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+from pydantic import Field, StringConstraints
+
+from cmf_mcp.mcp.output import budget as out
+from cmf_mcp.mcp.output import compare as c
+from cmf_mcp.mcp.output import query as q
+from cmf_mcp.mcp.output.budget import execution_summary, result
+from cmf_mcp.mcp.output.schemas import (
+    ArtifactRef,
+    ArtifactView,
+    Cursor,
+    Detail,
+    DetailLevel,
+    ExecutionRef,
+    ExecutionView,
+    Name,
+    PipelinePage,
+    decode_cursor,
+)
+from cmf_mcp.mcp.state import READ, ServerState, tool_errors
+
+ENRICHED_EXECUTIONS = 10  # producers and users of an artifact shown with pipeline and stage
+
+Filter = Annotated[
+    str | None,
+    StringConstraints(max_length=2_000),
+    Field(
+        description="Optional filter, e.g. 'metrics.accuracy >= 0.9 and (params.lr < 0.01 or "
+        'stage = "train")\'. Fields: pipeline stage status site id started_at ended_at '
+        "git_commit git_branch command error params.NAME properties.NAME metrics.NAME "
+        "(artifacts: type digest path size nfiles stage pipeline created_at properties.NAME). "
+        "Operators: = != < <= > >= like glob in, is [not] null, and or not, ( ). Times are ISO "
+        "dates ('2024-05-01'); id, digest and git_commit match by prefix."
+    ),
+]
+Optional = Annotated[str | None, StringConstraints(max_length=255)]
+
+
+def register_read_tools(server: MCPServer[Any], state: ServerState) -> None:
+    register_records(server, state)
+    register_queries(server, state)
+
+
+def register_queries(server: MCPServer[Any], state: ServerState) -> None:
+    @server.tool(annotations=READ)
+    def search_executions(
+        where: Filter = None,
+        pipeline: Annotated[Name | None, Field(description="Only this pipeline.")] = None,
+        stage: Annotated[Name | None, Field(description="Only this stage.")] = None,
+        status: Annotated[
+            Literal["running", "completed", "failed"] | None, Field(description="Only this state.")
+        ] = None,
+        since: Annotated[
+            Optional, Field(description="Started at or after (ISO date/time).")
+        ] = None,
+        until: Annotated[Optional, Field(description="Started before, or on that day.")] = None,
+        git_commit: Annotated[Optional, Field(description="A prefix of the start commit.")] = None,
+        sort: Annotated[
+            str,
+            StringConstraints(max_length=100),
+            Field(
+                description="started_at, ended_at, metrics.NAME or params.NAME; '-' first for "
+                "descending (default '-started_at', newest first)."
+            ),
+        ] = "-started_at",
+        limit: Annotated[int, Field(ge=1, le=100, description="Executions per page.")] = 20,
+        cursor: Cursor = None,
+        detail: Detail = "concise",
+    ) -> Annotated[CallToolResult, q.ExecutionPageOut]:
+        """Find executions (runs) by pipeline, stage, status, time, commit, params or metrics.
+
+        Use it to list a pipeline's runs, find the best run (sort='-metrics.accuracy'), or
+        find failed ones. Next: get_execution(id) for one run; compare_runs([a, b]).
+        """
+        from cmf_core.search.search import search_executions as search
+
+        def fetch(count: int) -> Any:
+            return search(
+                state.store,
+                where,
+                pipeline=pipeline,
+                stage=stage,
+                status=status,
+                since=since,
+                until=until,
+                git_commit=git_commit,
+                sort=sort,
+                limit=count,
+                cursor=cursor,
+            )
+
+        def build(page: Any, truncated: bool, at: DetailLevel = detail) -> q.ExecutionPageOut:
+            return q.ExecutionPageOut(
+                items=[execution_summary(e, at) for e in page.items],
+                has_more=page.has_more,
+                next_cursor=page.next_cursor,
+                truncated=truncated,
+            )
+
+        with tool_errors(state):
+            out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
+        return result(out, q.executions_text(out))
+
+    @server.tool(annotations=READ)
+    def search_artifacts(
+        where: Filter = None,
+        type: Annotated[
+            Literal[
+                "dataset",
+                "model",
+                "metrics",
+                "step_metrics",
+                "dataslice",
+                "label",
+                "environment",
+                "other",
+            ]
+            | None,
+            Field(description="Only this artifact type."),
+        ] = None,
+        path: Annotated[
+            str | None,
+            StringConstraints(max_length=4_096),
+            Field(description="A glob over recorded paths, e.g. 'models/*' (* crosses '/')."),
+        ] = None,
+        digest_prefix: Annotated[Optional, Field(description="e.g. 'md5:3f2a'.")] = None,
+        pipeline: Annotated[Name | None, Field(description="Read or written in it.")] = None,
+        produced_by_stage: Annotated[Name | None, Field(description="Written by it.")] = None,
+        sort: Annotated[
+            str,
+            StringConstraints(max_length=100),
+            Field(description="created_at, size or nfiles; '-' first for descending."),
+        ] = "-created_at",
+        limit: Annotated[int, Field(ge=1, le=100, description="Artifacts per page.")] = 20,
+        cursor: Cursor = None,
+        detail: Detail = "concise",
+    ) -> Annotated[CallToolResult, q.ArtifactPageOut]:
+        """Find artifacts (datasets, models, …) by type, path glob, digest prefix or producer.
+
+        Use it to find "the model at models/*.pkl" or every dataset a pipeline touched.
+        Next: get_artifact(digest) for who made and used one; query_lineage(digest).
+        """
+        from cmf_core.search.search import search_artifacts as search
+
+        def fetch(count: int) -> Any:
+            return search(
+                state.store,
+                where,
+                type=type,
+                path=path,
+                digest_prefix=digest_prefix,
+                pipeline=pipeline,
+                produced_by_stage=produced_by_stage,
+                sort=sort,
+                limit=count,
+                cursor=cursor,
+            )
+
+        def build(page: Any, truncated: bool, at: DetailLevel = detail) -> q.ArtifactPageOut:
+            return q.ArtifactPageOut(
+                items=[q.artifact_hit(h, at) for h in page.items],
+                has_more=page.has_more,
+                next_cursor=page.next_cursor,
+                truncated=truncated,
+            )
+
+        with tool_errors(state):
+            out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
+        return result(out, q.artifacts_text(out))
+
+    @server.tool(annotations=READ)
+    def query_lineage(
+        node: Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=4_096),
+            Field(
+                description="Where to start: an artifact digest, digest prefix or recorded "
+                "path, or an execution id or prefix."
+            ),
+        ],
+        direction: Annotated[
+            Literal["upstream", "downstream", "both"],
+            Field(description="'upstream': what it came from; 'downstream': what came of it."),
+        ] = "upstream",
+        depth: Annotated[
+            int, Field(ge=1, le=100, description="Hops to walk; artifact -> execution is one.")
+        ] = 4,
+        limit: Annotated[int, Field(ge=1, le=200, description="Most nodes to return.")] = 60,
+        view: Annotated[
+            Literal["mixed", "artifacts", "executions"],
+            Field(description="'mixed' graph, or collapsed to only artifacts or executions."),
+        ] = "mixed",
+        detail: Detail = "concise",
+    ) -> Annotated[CallToolResult, q.LineageOut]:
+        """The lineage graph around an artifact or execution: nodes by hop and their edges.
+
+        Use it for "which data and code produced this model?" (upstream) or "what did this
+        dataset feed?" (downstream). A cut graph says why (depth, limit or budget); raise depth
+        or narrow the start. Next: get_execution / get_artifact on a node.
+        """
+        from cmf_core.graph.lineage import lineage
+        from cmf_core.graph.lookup import resolve_reference
+
+        with tool_errors(state, "Call search_artifacts or search_executions to find a start."):
+            # Resolved here so a relative path is read from the project root, not the cwd.
+            key = resolve_reference(
+                state.store, node, project_root=state.project_root, cwd=state.project_root
+            )[1]
+            graph = lineage(
+                state.store,
+                key,
+                direction=direction,
+                depth=depth,
+                limit=limit,
+                view=view,
+                project_root=state.project_root,
+            )
+            out = q.lineage_out(graph, detail)
+        return result(out, q.lineage_text(out))
+
+    @server.tool(annotations=READ)
+    def compare_runs(
+        ids: Annotated[
+            list[ExecutionRef],
+            Field(
+                min_length=2,
+                max_length=10,
+                description="2 to 10 execution ids or prefixes; the first is the baseline.",
+            ),
+        ],
+        detail: Detail = "concise",
+    ) -> Annotated[CallToolResult, c.CompareOut]:
+        """What differs between runs — params, metrics, inputs, code, environment — and where
+        their lineage parts: the answer to "why is run B worse than run A?".
+
+        The summary lists the differences most likely to explain a change first. Next:
+        get_artifact on a differing input's digests, or get_execution on a run.
+        """
+        from cmf_core.compare.compare import compare_runs as compare
+
+        with tool_errors(state, "Call search_executions to find the runs."):
+            out = c.compare_out(compare(state.store, ids), detail)
+        return result(out, c.compare_text(out))
+
+    @server.tool(annotations=READ)
+    def metric_history(
+        execution_id: ExecutionRef,
+        name: Annotated[Name, Field(description="The metric, e.g. 'loss'.")],
+        limit: Annotated[int, Field(ge=1, le=1_000, description="Steps per page.")] = 200,
+        cursor: Cursor = None,
+    ) -> Annotated[CallToolResult, c.MetricHistoryOut]:
+        """One metric of one execution, step by step (a loss curve), with min, max and final.
+
+        get_execution lists a run's step series. Pages hold `limit` steps; follow next_cursor.
+        """
+        from cmf_core.compare.metrics import metric_history as history
+
+        with tool_errors(state, "get_execution lists the run's metrics."):
+            offset = decode_cursor("steps", cursor)
+            out = c.metric_history_out(
+                history(state.store, execution_id, name), offset=offset, limit=limit
+            )
+        return result(out, c.metric_history_text(out))
+
+    @server.tool(annotations=READ)
+    def reproduce(
+        execution_id: ExecutionRef,
+        detail: Detail = "concise",
+    ) -> Annotated[CallToolResult, c.RecipeOut]:
+        """The recipe to run an execution again: commit, inputs to fetch (digest -> path),
+        command, params and environment, with warnings about what may not reproduce.
+
+        `cmf reproduce ID --script` prints the same recipe as a runnable shell script.
+        """
+        from cmf_core.recipes.recipe import reproduce as recipe
+
+        with tool_errors(state, "Call search_executions to find the run."):
+            out = c.recipe_out(recipe(state.store, execution_id), detail)
+        return result(out, c.recipe_text(out))
+
+
+def register_records(server: MCPServer[Any], state: ServerState) -> None:
+    @server.tool(annotations=READ)
+    def list_pipelines(
+        detail: Detail = "concise",
+        limit: Annotated[int, Field(ge=1, le=200, description="Pipelines per page.")] = 50,
+        cursor: Annotated[
+            str | None, Field(max_length=200, description="next_cursor of the previous page.")
+        ] = None,
+    ) -> Annotated[CallToolResult, PipelinePage]:
+        """List the recorded pipelines and their stages. Start here to see what is in the store.
+
+        Next: search_executions(pipeline=NAME) for a pipeline's runs.
+        """
+        with tool_errors(state):
+            offset = decode_cursor("pipelines", cursor)
+            page = out.pipeline_page(
+                state.store.list_pipelines(),
+                state.store.list_stages(),
+                detail,
+                offset=offset,
+                limit=limit,
+            )
+        return out.result(page, out.pipelines_text(page))
+
+    @server.tool(annotations=READ)
+    def get_execution(
+        execution_id: ExecutionRef,
+        detail: Detail = "concise",
+        limit: Annotated[int, Field(ge=1, le=200, description="Inputs and outputs per page.")] = 25,
+        cursor: Annotated[
+            str | None, Field(max_length=200, description="next_cursor of the previous page.")
+        ] = None,
+    ) -> Annotated[CallToolResult, ExecutionView]:
+        """One execution (a run of a stage): status, params, Git commit, inputs, outputs, metrics.
+
+        execution_id is a full id or a unique prefix (the short ids other tools print).
+        Next: get_artifact(digest) on an input or output; metric_history for a step series.
+        """
+        with tool_errors(state, "Call search_executions to find the run."):
+            offset = decode_cursor("events", cursor)
+            view = out.execution_view(
+                state.store.get_execution_detail(execution_id), detail, offset=offset, limit=limit
+            )
+        return out.result(view, out.execution_text(view))
+
+    @server.tool(annotations=READ)
+    def get_artifact(
+        reference: ArtifactRef,
+        detail: Detail = "concise",
+        limit: Annotated[
+            int, Field(ge=1, le=200, description="Producing and using runs per page.")
+        ] = 25,
+        cursor: Annotated[
+            str | None, Field(max_length=200, description="next_cursor of the previous page.")
+        ] = None,
+    ) -> Annotated[CallToolResult, ArtifactView]:
+        """One artifact (a file or directory, by content): type, size, which runs produced it
+        and which runs read it. Answers "what produced this model?".
+
+        reference is a digest, a unique digest prefix, or a recorded path such as
+        'models/model.pkl'. Next: get_execution(id) of a producer for its inputs and params.
+        """
+        from cmf_core.graph.lookup import describe
+        from cmf_core.records import ArtifactDetail
+
+        with tool_errors(state, "Call search_artifacts with a path or type to find it."):
+            offset = decode_cursor("uses", cursor)
+            found = describe(
+                state.store, reference, project_root=state.project_root, cwd=state.project_root
+            )
+            if not isinstance(found, ArtifactDetail):
+                raise ToolError(
+                    f"{reference!r} names an execution, not an artifact; "
+                    "call get_execution with it."
+                )
+            ids = out.page_execution_ids(
+                found, offset=offset, limit=limit, most=ENRICHED_EXECUTIONS
+            )
+            executions = {i: state.store.get_execution(i) for i in ids}
+            view = out.artifact_view(found, executions, detail, offset=offset, limit=limit)
+        return out.result(view, out.artifact_text(view))
