@@ -96,3 +96,21 @@ def test_a_run_whose_final_flush_fails_ends_failed_and_keeps_what_was_written(
     assert [e.path for e in detail.inputs] == ["data.csv"]
     assert [(m.name, m.value) for m in detail.metrics] == [("accuracy", 0.93)]
     assert steps(cmf, run.id) == [(0, 0.9)]
+
+
+def test_a_failing_block_whose_final_flush_fails_records_both_errors(
+    cmf: Cmf, store_url: str
+) -> None:
+    with (
+        pytest.raises(StoreError) as raised,
+        metrics_table_gone(store_url),
+        cmf.execution("train") as run,
+    ):
+        run.log_metric("loss", 0.9, step=0)
+        raise ZeroDivisionError("division by zero")
+    assert "no such table" in str(raised.value) or "does not exist" in str(raised.value)
+    execution = cmf.store.get_execution(run.id)
+    assert execution.status is ExecutionStatus.FAILED
+    assert execution.error is not None
+    assert execution.error.startswith("ZeroDivisionError: division by zero; ")
+    assert "writing buffered metrics failed" in execution.error
