@@ -1,0 +1,64 @@
+"""A value the database refuses is bad input to change, not a store failure to retry.
+
+Each case is refused by the backend itself (PostgreSQL refuses NUL characters
+in text and names over 255 characters), so retrying the same call could never
+succeed: the error must say so.
+"""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cmf_core import Cmf
+from cmf_core.errors import InvalidInputError
+from cmf_core.records import ExecutionStatus
+
+TOO_LONG = "s" * 300
+
+
+@pytest.fixture
+def cmf(project: Path, store_url: str) -> Iterator[Cmf]:
+    with Cmf(
+        pipeline="fraud", store=store_url, capture_git=False, capture_environment=False
+    ) as instance:
+        yield instance
+
+
+REFUSED_BY_POSTGRESQL: list[tuple[str, Callable[[Cmf], object]]] = [
+    ("a stage name over 255 characters", lambda cmf: cmf.store.ensure_stage("p", TOO_LONG)),
+    ("a stage name with a NUL", lambda cmf: cmf.store.ensure_stage("p", "a\x00b")),
+    ("a command with a NUL", lambda cmf: cmf.start_execution("t", command="python t.py\x00")),
+    (
+        "a site name over 255 characters",
+        lambda cmf: Cmf(
+            pipeline="fraud", store=cmf.store, site=TOO_LONG, capture_environment=False
+        ).start_execution("t"),
+    ),
+    (
+        "a params key with a NUL",
+        lambda cmf: cmf.store.update_execution(cmf.start_execution("t").id, params={"a\x00": 1}),
+    ),
+]
+
+
+def assert_refused_as_bad_input(cmf: Cmf, call: Callable[[Cmf], object]) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        call(cmf)
+    message = str(refused.value)
+    assert "retry" not in message
+    assert "change the value" in message
+    with cmf.execution("train") as run:  # the store is as usable as before
+        run.log_metrics({"accuracy": 0.9})
+    assert cmf.store.get_execution(run.id).status is ExecutionStatus.COMPLETED
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    "call", [c[1] for c in REFUSED_BY_POSTGRESQL], ids=[c[0] for c in REFUSED_BY_POSTGRESQL]
+)
+def test_a_value_postgresql_refuses_is_bad_input_not_a_failure_to_retry(
+    cmf: Cmf, call: Callable[[Cmf], object]
+) -> None:
+    assert_refused_as_bad_input(cmf, call)
