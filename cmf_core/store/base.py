@@ -88,6 +88,11 @@ class StoreBase:
                 f"Writing to the store {self.display_url} failed: {first_line(exc)}. "
                 "Nothing from this call was saved; retry it."
             ) from exc
+        except OverflowError as exc:  # SQLite's driver refuses an integer beyond 64 bits itself
+            raise InvalidInputError(
+                f"The store cannot hold a value of this call: {exc}. Nothing from this call "
+                "was saved; change the value."
+            ) from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
