@@ -1,0 +1,263 @@
+"""Merge a batch of records into a store by natural key, following DESIGN.md's merge rules.
+
+A :class:`~cmf_core.store.batch.RecordBatch` holds the frozen records every
+query returns, from an mlmd import or, later, a metadata pull. Each record is
+matched on its natural key; when the store already has it:
+
+- pipeline (name), stage (pipeline, name): properties merged, the batch's
+  values winning;
+- execution (id): identical → no-op; ended beats running (a running stored
+  one is replaced by an ended one; an ended stored one stays); any other
+  difference → a conflict, reported with both versions, the stored one kept;
+- artifact (digest): properties merged, a size or file count filled in where
+  unknown; another type → a conflict;
+- event (execution, digest, direction, path) and metric (execution, name,
+  step): see :mod:`cmf_core.store.merge_links`.
+
+One call is one transaction (``Store._write``): the whole batch is merged, or,
+if the store fails, nothing. New rows go in as bulk Core inserts and stored
+ones are read in chunks of :data:`~cmf_core.store.batch.CHUNK` keys, so a
+batch of tens of thousands of records costs a few hundred statements.
+"""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import bindparam, select, update
+
+from cmf_core.records import Artifact, Execution, ExecutionStatus, Pipeline, Stage
+from cmf_core.store import reads
+from cmf_core.store.batch import MergeSummary, RecordBatch, Tally, chunks, differences, unique
+from cmf_core.store.merge_links import MergeState, merge_events, merge_metrics
+from cmf_core.store.schema import artifacts, executions, json_dict, pipelines, stages
+
+if TYPE_CHECKING:
+    from cmf_core.store import Store
+
+NamedT = TypeVar("NamedT", Pipeline, Stage)
+
+
+def merge_records(
+    store: "Store", batch: RecordBatch, *, progress: Callable[[int], None] | None = None
+) -> MergeSummary:
+    """Merge ``batch`` into ``store`` in one transaction; see the module docstring.
+
+    ``progress`` is called with the number of records dealt with after each chunk.
+    """
+    tally = Tally()
+    with store._write() as conn:
+        state = MergeState(conn, store._insert, tally, progress or (lambda _done: None))
+        merger = _Merger(state)
+        merger.pipelines(batch.pipelines)
+        merger.stages(batch.stages)
+        merger.executions(batch.executions)
+        merger.artifacts(batch.artifacts)
+        merge_events(state, batch.events)
+        merge_metrics(state, batch.metrics)
+    return tally.summary()
+
+
+class _Merger:
+    def __init__(self, state: MergeState) -> None:
+        self.state = state
+        self.conn = state.conn
+        self.tally = state.tally
+        self.stage_ids: dict[tuple[str, str], int] = {}
+
+    # -- pipelines and stages ----------------------------------------------------------------
+
+    def pipelines(self, records: Sequence[Pipeline]) -> None:
+        for record in unique(records, lambda p: p.name, _merge_named):
+            self._upsert_named(
+                "pipelines", pipelines, {"name": record.name}, record.properties, record.created_at
+            )
+        self.state.progress(len(records))
+
+    def stages(self, records: Sequence[Stage]) -> None:
+        for record in unique(records, lambda s: (s.pipeline, s.name), _merge_named):
+            row = self.conn.execute(
+                select(pipelines.c.id).where(pipelines.c.name == record.pipeline)
+            ).first()
+            pipeline_id = (
+                int(row.id)
+                if row is not None
+                else self._upsert_named(
+                    "pipelines", pipelines, {"name": record.pipeline}, {}, record.created_at
+                )
+            )
+            key = {"pipeline_id": pipeline_id, "name": record.name}
+            stage_id = self._upsert_named(
+                "stages", stages, key, record.properties, record.created_at
+            )
+            self.stage_ids[(record.pipeline, record.name)] = stage_id
+        self.state.progress(len(records))
+
+    def _upsert_named(
+        self,
+        kind: str,
+        table: Any,
+        key: dict[str, Any],
+        properties: dict[str, Any],
+        created_at: datetime,
+    ) -> int:
+        where = [table.c[name] == value for name, value in key.items()]
+        query = select(table.c.id, table.c.properties).where(*where).with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            values = {**key, "properties": properties, "created_at": created_at}
+            self.conn.execute(self.state.insert(table).values(values).on_conflict_do_nothing())
+            self.tally.add(kind, "new")
+            return int(self.conn.execute(query).one().id)
+        merged = {**json_dict(row.properties), **properties}
+        if merged != json_dict(row.properties):
+            self.conn.execute(update(table).where(table.c.id == row.id).values(properties=merged))
+            self.tally.add(kind, "updated")
+        else:
+            self.tally.add(kind, "unchanged")
+        return int(row.id)
+
+    def _stage_id(self, pipeline: str, stage: str) -> int | None:
+        if (pipeline, stage) not in self.stage_ids:
+            row = self.conn.execute(
+                select(stages.c.id)
+                .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
+                .where(pipelines.c.name == pipeline, stages.c.name == stage)
+            ).first()
+            if row is None:
+                return None
+            self.stage_ids[(pipeline, stage)] = int(row.id)
+        return self.stage_ids[(pipeline, stage)]
+
+    # -- executions --------------------------------------------------------------------------
+
+    def executions(self, records: Sequence[Execution]) -> None:
+        def clash(first: Execution, second: Execution) -> None:
+            stored, incoming = differences(first, second)
+            reason = "the batch holds two versions of this execution"
+            self.tally.conflict("executions", first.id, reason, stored, incoming)
+
+        for chunk in chunks(unique(records, lambda e: e.id, None, clash)):
+            query = reads.executions_query().where(executions.c.id.in_([r.id for r in chunk]))
+            stored = {row.id: reads.execution_record(row) for row in self.conn.execute(query)}
+            fresh: list[dict[str, Any]] = []
+            for record in chunk:
+                stage_id = self._stage_id(record.pipeline, record.stage)
+                if stage_id is None:
+                    self.state.refused.add(record.id)
+                    reason = f"its stage {record.pipeline}/{record.stage} is not in the batch"
+                    self.tally.skip("executions", record.id, reason)
+                elif record.id not in stored:
+                    fresh.append(_execution_row(record, stage_id))
+                    self.state.usable.add(record.id)
+                else:
+                    self._merge_execution(stored[record.id], record, stage_id)
+            if fresh:
+                self.conn.execute(executions.insert(), fresh)
+            self.tally.add("executions", "new", len(fresh))
+            self.state.progress(len(chunk))
+
+    def _merge_execution(self, old: Execution, new: Execution, stage_id: int) -> None:
+        running = ExecutionStatus.RUNNING
+        if old == new or (old.status is not running and new.status is running):
+            self.state.usable.add(new.id)  # the same, or ended beats running: keep the stored
+            self.tally.add("executions", "unchanged")
+        elif old.status is running:
+            row = _execution_row(new, stage_id)
+            self.conn.execute(update(executions).where(executions.c.id == new.id).values(row))
+            self.state.usable.add(new.id)
+            self.tally.add("executions", "updated")
+        else:
+            stored, incoming = differences(old, new)
+            self.state.refused.add(new.id)
+            reason = f"execution {new.id} is recorded with other {', '.join(stored)}"
+            self.tally.conflict("executions", new.id, reason, stored, incoming)
+
+    # -- artifacts ---------------------------------------------------------------------------
+
+    def artifacts(self, records: Sequence[Artifact]) -> None:
+        def clash(first: Artifact, second: Artifact) -> None:
+            reason = (
+                f"the batch holds artifact {first.digest} as a {first.type} and a {second.type}"
+            )
+            self.tally.conflict(
+                "artifacts", first.digest, reason, {"type": first.type}, {"type": second.type}
+            )
+
+        for chunk in chunks(unique(records, lambda a: a.digest, _merge_artifact, clash)):
+            query = select(artifacts).where(artifacts.c.digest.in_([r.digest for r in chunk]))
+            stored = {row.digest: row for row in self.conn.execute(query)}
+            fresh, changed = [], []
+            for record in chunk:
+                row = stored.get(record.digest)
+                if row is None:
+                    fresh.append(_artifact_row(record))
+                    continue
+                self.state.artifact_ids[record.digest] = int(row.id)
+                values = self._merge_artifact(reads.artifact_record(row), record)
+                if values is not None:
+                    changed.append({"row_id": row.id, **values})
+            if fresh:
+                self.conn.execute(self.state.insert(artifacts).on_conflict_do_nothing(), fresh)
+                self.state.remember_artifact_ids(row["digest"] for row in fresh)
+            if changed:
+                self.conn.execute(_UPDATE_ARTIFACT, changed)
+            self.tally.add("artifacts", "new", len(fresh))
+            self.tally.add("artifacts", "updated", len(changed))
+            self.state.progress(len(chunk))
+
+    def _merge_artifact(self, old: Artifact, new: Artifact) -> dict[str, Any] | None:
+        """The columns to update, or None when nothing changes (or the types clash)."""
+        if old.type != new.type:
+            reason = f"artifact {new.digest} is recorded as a {old.type}, not a {new.type}"
+            self.tally.conflict(
+                "artifacts", new.digest, reason, {"type": old.type}, {"type": new.type}
+            )
+            return None
+        properties = {**old.properties, **new.properties}
+        size = old.size if old.size is not None else new.size
+        nfiles = old.nfiles if old.nfiles is not None else new.nfiles
+        if (properties, size, nfiles) == (old.properties, old.size, old.nfiles):
+            self.tally.add("artifacts", "unchanged")
+            return None
+        return {"properties": properties, "size": size, "nfiles": nfiles}
+
+
+_UPDATE_ARTIFACT = (
+    update(artifacts)
+    .where(artifacts.c.id == bindparam("row_id"))
+    .values(properties=bindparam("properties"), size=bindparam("size"), nfiles=bindparam("nfiles"))
+)
+
+
+def _merge_named(first: NamedT, second: NamedT) -> NamedT:
+    """Two copies of one pipeline or stage in a batch: one record, properties merged."""
+    return first.model_copy(update={"properties": {**first.properties, **second.properties}})
+
+
+def _merge_artifact(first: Artifact, second: Artifact) -> Artifact | None:
+    """Two copies of one digest in a batch: one record, or None when their types clash."""
+    if first.type != second.type:
+        return None
+    return first.model_copy(update={"properties": {**first.properties, **second.properties}})
+
+
+def _execution_row(record: Execution, stage_id: int) -> dict[str, Any]:
+    row = record.model_dump(exclude={"pipeline", "stage"})
+    row["status"] = record.status.value
+    row["stage_id"] = stage_id
+    return row
+
+
+def _artifact_row(record: Artifact) -> dict[str, Any]:
+    return {
+        "digest": record.digest,
+        "type": record.type.value,
+        "size": record.size,
+        "nfiles": record.nfiles,
+        "properties": record.properties,
+        "created_at": record.created_at,
+    }
+
+
+__all__ = ["merge_records"]
