@@ -1,0 +1,228 @@
+"""Copying bytes into an object store: hash while copying, never a partial file under its name.
+
+Every object is written to a temporary name beside its final one
+(``<name>.<random>.tmp``, the pattern dvc-objects uses), its md5 computed from
+the same read pass, its bytes made durable, and only then renamed into place
+and made read-only. A process killed at any moment leaves at most a ``.tmp``
+file (``cmf gc`` removes old ones); the object under its final name is always
+whole, so a rerun skips it and copies the rest.
+
+One read pass. :func:`write_temp` reads a block, hands it to a writer thread
+and hashes it while the previous block is being written: hashlib and
+``os.write`` both release the GIL on blocks this big, so on two cores a copy
+with verification costs about what the slower of reading+hashing and writing
+costs alone (see bench/bench_artifacts.py: pull of a 1 GiB object).
+
+Durability. ``fsync`` costs about 6 ms a file on the disks we measured, which
+for 10,000 small objects is a minute. :func:`make_durable` therefore syncs a
+batch at once: one ``syncfs`` of the file system on Linux (what ``sync -f``
+does), else one ``fsync`` per file.
+"""
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO
+
+from cmf_core.errors import ArtifactError
+
+BLOCK_SIZE = 1 << 20
+READ_ONLY = 0o444
+"""The mode of every cached object, as DVC protects its cache: a hardlink to it cannot be
+written through, so a workspace file linked from the cache cannot corrupt it."""
+_SMALL = 4 * BLOCK_SIZE  # below this, no writer thread: the copy is one or two writes
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+class CorruptObjectError(ArtifactError):
+    """The bytes read do not have the md5 they were named by; nothing was placed."""
+
+    def __init__(self, message: str, *, expected: str, actual: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+def temp_name(final: str) -> str:
+    """A temporary path beside ``final`` that no other writer will pick."""
+    return f"{final}.{secrets.token_urlsafe(12)}.tmp"
+
+
+def write_temp(
+    source: BinaryIO,
+    final: str,
+    *,
+    expected_md5: str | None = None,
+    report: Callable[[int], None] | None = None,
+) -> tuple[str, str, int]:
+    """Copy ``source`` to a temporary file beside ``final``; return (temp path, md5, size).
+
+    With ``expected_md5``, bytes of another md5 raise :class:`CorruptObjectError`
+    and leave nothing behind. The temporary file is not yet durable: pass it to
+    :func:`make_durable`, then :func:`place` it.
+    """
+    folder = os.path.dirname(final)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        temp = temp_name(final)
+        fd = os.open(temp, _FLAGS, 0o644)
+    except OSError as exc:
+        raise write_error(final, exc) from exc
+    try:
+        md5, size = _copy(source, fd, report)
+    except BaseException as exc:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise write_error(final, exc) from exc
+        raise
+    os.close(fd)
+    if expected_md5 is not None and md5 != expected_md5:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise CorruptObjectError(
+            f"The bytes read for object {expected_md5} have md5 {md5}: the copy is "
+            "corrupt, so it was not placed.",
+            expected=expected_md5,
+            actual=md5,
+        )
+    return temp, md5, size
+
+
+def _copy(source: BinaryIO, fd: int, report: Callable[[int], None] | None) -> tuple[str, int]:
+    """Hash ``source`` into md5 while writing it to ``fd``, in one read pass."""
+    hasher = hashlib.md5(usedforsecurity=False)
+    buffers = (bytearray(BLOCK_SIZE), bytearray(BLOCK_SIZE))
+    total = 0
+    pending: Future[None] | None = None
+    writer: ThreadPoolExecutor | None = None
+    try:
+        index = 0
+        while True:
+            view = memoryview(buffers[index % 2])
+            count = _read_into(source, view)
+            if not count:
+                break
+            chunk = view[:count]
+            total += count
+            if pending is not None:
+                pending.result()
+            if writer is None and total >= _SMALL:
+                writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmf-write")
+            if writer is None:
+                _write_all(fd, chunk)
+                pending = None
+            else:
+                pending = writer.submit(_write_all, fd, chunk)
+            hasher.update(chunk)
+            if report is not None:
+                report(count)
+            index += 1
+        if pending is not None:
+            pending.result()
+    finally:
+        if writer is not None:
+            writer.shutdown(wait=True)
+    return hasher.hexdigest(), total
+
+
+def _read_into(source: BinaryIO, view: memoryview) -> int:
+    readinto = getattr(source, "readinto", None)
+    if readinto is not None:
+        return int(readinto(view) or 0)
+    data = source.read(len(view))
+    view[: len(data)] = data
+    return len(data)
+
+
+def _write_all(fd: int, chunk: memoryview) -> None:
+    while chunk:
+        written = os.write(fd, chunk)
+        chunk = chunk[written:]
+
+
+def make_durable(paths: Sequence[str]) -> None:
+    """Flush the bytes of ``paths`` (temporary files on one file system) to disk."""
+    if not paths:
+        return
+    syncfs = _syncfs()
+    try:
+        if syncfs is not None and len(paths) > 1:
+            fd = os.open(os.path.dirname(paths[0]), os.O_RDONLY)
+            try:
+                if syncfs(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+        for path in paths:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        raise write_error(paths[0], exc) from exc
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+def place(temp: str, final: str, *, mode: int = READ_ONLY) -> None:
+    """Rename a durable temporary file to its final name, read-only."""
+    try:
+        os.chmod(temp, mode)
+        os.replace(temp, final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise write_error(final, exc) from exc
+
+
+def discard(temps: Sequence[str]) -> None:
+    for temp in temps:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+
+
+def write_error(path: str, exc: OSError) -> ArtifactError:
+    """An OSError met writing ``path`` as an ArtifactError a person can act on."""
+    if exc.errno == errno.ENOSPC:
+        return ArtifactError(
+            f"The disk is full writing '{path}'; free some space and run the command again "
+            "(objects already written are kept, nothing partial was placed)."
+        )
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        return ArtifactError(
+            f"Cannot write '{path}': {exc.strerror or 'permission denied'}; give this user "
+            "write access to the folder, or choose another cache or remote."
+        )
+    return ArtifactError(f"Cannot write '{path}': {exc.strerror or exc}.")
+
+
+__all__ = [
+    "BLOCK_SIZE",
+    "READ_ONLY",
+    "CorruptObjectError",
+    "discard",
+    "make_durable",
+    "place",
+    "temp_name",
+    "write_error",
+    "write_temp",
+]
