@@ -16,6 +16,7 @@ What lives here (arrows point down only; nothing imports ``cmf_mcp``, ``mcp``,
 FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
 
     tracking · runner · provenance   Cmf and Run: pipelines, stages, executions, log_* calls
+    recorder · run · validation · recorded_path   what Cmf and Run are made of
     cmflib/     what exists only for cmflib scripts (method names, CmfQuery)
     search/     the filter language, searches, the one cursor codec
     graph/      lineage walks, trace and impact, reference lookup, exports
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
         Pipeline,
         Stage,
     )
+    from cmf_core.run import Run
     from cmf_core.runner import run_command
     from cmf_core.search.filters import FilterSyntaxError
     from cmf_core.search.search import (
@@ -95,7 +97,7 @@ if TYPE_CHECKING:
     )
     from cmf_core.store import Store
     from cmf_core.store.migrate import upgrade_store
-    from cmf_core.tracking import Cmf, Run
+    from cmf_core.tracking import Cmf
 
 
 def _lazy_names() -> dict[str, str]:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from cmf_core import Cmf
-from cmf_core.cmflib.writer import UNSUPPORTED, CmflibContext
+from cmf_core.cmflib.session import CmflibContext
+from cmf_core.cmflib.unsupported import UNSUPPORTED
 from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 from cmf_core.store import Store

@@ -1,7 +1,8 @@
 """What exists only for cmflib scripts: its method names on ``Cmf`` and its ``CmfQuery``.
 
-``writer`` maps cmflib's logging calls onto :mod:`cmf_core.tracking`; ``query``
-returns the pandas DataFrames cmflib scripts expect. Imports the rest of
-``cmf_core``; nothing in ``cmf_core`` imports this package except ``tracking``,
-which exposes the cmflib names on ``Cmf``.
+``session`` keeps cmflib's current stage and execution, ``writer`` maps cmflib's
+logging calls onto :mod:`cmf_core.run` (with ``arguments``, ``files`` and
+``unsupported`` beside it); ``query`` returns the pandas DataFrames cmflib
+scripts expect. Built on :mod:`cmf_core.recorder`; nothing in ``cmf_core``
+imports this package except ``tracking``, which assembles ``Cmf`` from it.
 """
