@@ -12,7 +12,7 @@ import secrets
 import uuid
 from enum import StrEnum
 
-from cmf_core.errors import AuthError, InvalidInputError
+from cmf_core.errors import AuthError, InvalidInputError, Kind
 from cmf_core.store import Store
 from cmf_core.store.tokens import Token
 
@@ -62,15 +62,14 @@ def authenticate(store: Store, secret: str | None, *, needs: str | Scope) -> Tok
     required = parse_scope(needs)
     if not secret:
         raise AuthError(
-            "A bearer token is required: send `Authorization: Bearer cmf_…` "
-            "(make one with `cmf token create --name NAME --scope read`)."
+            "A bearer token is required: send `Authorization: Bearer cmf_…`.", kind=Kind.TOKEN
         )
     if not secret.startswith(PREFIX):
-        raise AuthError("That is not a cmf token (they start with 'cmf_').")
+        raise AuthError("That is not a cmf token (they start with 'cmf_').", kind=Kind.TOKEN)
     # Looked up by the hash of the secret: timing reveals nothing about a stored secret.
     token = store.find_token(hash_secret(secret))
     if token is None:
-        raise AuthError("Unknown token; `cmf token list` shows the valid ones.")
+        raise AuthError("Unknown token.", kind=Kind.TOKEN)
     if token.revoked_at is not None:
         raise AuthError(f"Token {token.name!r} was revoked; ask for a new one.")
     if Scope(token.scope).rank < required.rank:

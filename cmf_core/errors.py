@@ -1,4 +1,4 @@
-"""The one exception tree of cmf.
+"""The one exception tree of cmf, and the fields every error carries.
 
 ::
 
@@ -13,14 +13,99 @@
     ├── SyncError           push / pull / import failed
     └── AuthError           a token is missing, unknown or lacks the scope
 
-Every message is a sentence for a person: what failed, the id or path, and
-what to do next. Third-party exceptions are wrapped once, where the library
-is called (``raise StoreError(...) from exc``).
+A message is a sentence that is true on every surface: what failed, and the
+id or path. What to do next differs by surface (the CLI says "`cmf ls
+executions` lists them", the MCP server "call search_executions"), so the
+message does not say it; the error carries fields each surface turns into its
+own hint:
+
+- ``kind``: what the error is about — a :class:`Kind` (``execution``,
+  ``artifact``, ``schema``, …);
+- ``reference``: the id, digest, name or path that was asked for;
+- ``matches``: recorded values near it (or the candidates an ambiguous
+  prefix matches);
+- ``choices``: the valid values, when the input had to be one of them;
+- ``path`` and ``store``: a file-system path and a store URL the message
+  names. The message writes them as ``{path}`` and ``{store}``; ``str(error)``
+  fills in the values, and a surface that must not show them (the MCP server
+  shows no path outside the project and no store URL) renders the error with
+  its own stand-ins through :meth:`CmfError.render`.
+
+Third-party exceptions are wrapped once, where the library is called
+(``raise StoreError(...) from exc``).
 """
+
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What an error is about; each surface keys its next-step hint on it."""
+
+    EXECUTION = "execution"
+    ARTIFACT = "artifact"
+    REFERENCE = "reference"  # an execution id, a digest or a path: any of them
+    PIPELINE = "pipeline"
+    STAGE = "stage"
+    METRIC = "metric"
+    TOKEN = "token"
+    SCOPE = "scope"
+    PATH = "path"
+    PROJECT = "project"
+    STORE = "store"
+    SCHEMA = "schema"  # the store's schema is older than this cmf: it needs an upgrade
+    FILTER = "filter"
+    CURSOR = "cursor"
+    VALUE = "value"
+
+
+def _shown(value: str) -> str:
+    return value
 
 
 class CmfError(Exception):
-    """Root of every error cmf raises on purpose."""
+    """Root of every error cmf raises on purpose.
+
+    ``CmfError("No execution matches {path}.", path="/x")`` — see the module
+    docstring for the fields.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: Kind | None = None,
+        reference: str | None = None,
+        matches: Sequence[str] = (),
+        choices: Sequence[str] = (),
+        path: str | None = None,
+        store: str | None = None,
+    ) -> None:
+        self.message = message
+        self.kind = kind
+        self.reference = reference
+        self.matches = tuple(matches)
+        self.choices = tuple(choices)
+        self.path = path
+        self.store = store
+        super().__init__(self.render())
+
+    def render(
+        self,
+        *,
+        path: Callable[[str], str] = _shown,
+        store: Callable[[str], str] = _shown,
+    ) -> str:
+        """The message with ``{path}`` and ``{store}`` shown by the given functions."""
+        text = self.message
+        if self.path is not None:
+            text = text.replace("{path}", path(self.path))
+        if self.store is not None:
+            text = text.replace("{store}", store(self.store))
+        return text
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class ConfigError(CmfError):
@@ -59,25 +144,8 @@ class AuthError(CmfError):
     """A token is missing, unknown, revoked or lacks the needed scope."""
 
 
-__all__ = [
-    "ArtifactError",
-    "AuthError",
-    "CmfError",
-    "ConfigError",
-    "ConflictError",
-    "GitError",
-    "InvalidInputError",
-    "NotFoundError",
-    "StoreError",
-    "SyncError",
-]
-
-
 class CmfWarning(UserWarning):
     """Something was recorded with less than usual (no Git, a path outside the project, …)."""
-
-
-__all__ += ["CmfWarning"]
 
 
 def warn_user(message: str) -> None:
@@ -98,4 +166,18 @@ def warn_user(message: str) -> None:
     warnings.warn(message, CmfWarning, stacklevel=level)
 
 
-__all__ += ["warn_user"]
+__all__ = [
+    "ArtifactError",
+    "AuthError",
+    "CmfError",
+    "CmfWarning",
+    "ConfigError",
+    "ConflictError",
+    "GitError",
+    "InvalidInputError",
+    "Kind",
+    "NotFoundError",
+    "StoreError",
+    "SyncError",
+    "warn_user",
+]

@@ -3,7 +3,7 @@
 import pytest
 
 from cmf_core.auth import Scope, authenticate, create_token, hash_secret
-from cmf_core.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
+from cmf_core.errors import AuthError, ConflictError, InvalidInputError, Kind, NotFoundError
 from cmf_core.store import Store
 
 
@@ -56,8 +56,9 @@ def test_a_revoked_token_no_longer_works(store_url: str) -> None:
             authenticate(store, secret, needs="read")
         with pytest.raises(ConflictError, match="was revoked .*; pick another name"):
             create_token(store, "temp", "read")
-        with pytest.raises(NotFoundError, match="cmf token list"):
+        with pytest.raises(NotFoundError, match="No token 'nobody'") as missing:
             store.revoke_token("nobody")
+        assert (missing.value.kind, missing.value.reference) == (Kind.TOKEN, "nobody")
 
 
 def test_token_names_are_unique_and_scopes_known(store_url: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from cmf_core import Cmf
 from cmf_core.cmflib.session import CmflibContext
 from cmf_core.cmflib.unsupported import UNSUPPORTED
-from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError
+from cmf_core.errors import ConflictError, InvalidInputError, Kind, NotFoundError
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 from cmf_core.store import Store
 from tests.conftest import git
@@ -254,8 +254,9 @@ def test_update_execution_merges_params_into_a_running_execution(cmf: Cmf) -> No
     execution = cmf.create_execution("Train-execution", {"lr": 0.1})
     assert cmf.update_execution(execution.id, {"epochs": 3}) == execution
     assert cmf.store.get_execution(execution.id).params == {"lr": 0.1, "epochs": 3}
-    with pytest.raises(NotFoundError, match="cmf ls executions"):
+    with pytest.raises(NotFoundError, match="No execution") as missing:
         cmf.update_execution("no-such-execution", {"epochs": 3})
+    assert missing.value.kind is Kind.EXECUTION
 
 
 def test_update_execution_of_another_running_execution_leaves_the_current_one(cmf: Cmf) -> None:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cmf_core.compare.compare import compare_runs
 from cmf_core.compare.metrics import list_metric_names, metric_across_stage, metric_history
-from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.errors import InvalidInputError, Kind, NotFoundError
 from cmf_core.ids import Uuid7Generator
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import ArtifactRow, Store
@@ -303,8 +303,9 @@ def test_unknown_ids_suggest_the_nearest_recorded_ones(store: Store) -> None:
         NotFoundError, match=f"No execution matches '{typo}' \\(nearest recorded: {a}"
     ):
         compare_runs(store, [typo, b])
-    with pytest.raises(NotFoundError, match="No execution matches 'zzzz'; `cmf ls executions`"):
+    with pytest.raises(NotFoundError, match="No execution matches 'zzzz'") as missing:
         compare_runs(store, ["zzzz", b])
+    assert (missing.value.kind, missing.value.reference) == (Kind.EXECUTION, "zzzz")
     with pytest.raises(InvalidInputError, match="matches more than one execution"):
         compare_runs(store, [a[:4], b])
     with pytest.raises(InvalidInputError, match="2 to 20 executions"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.errors import InvalidInputError, Kind, NotFoundError
 from cmf_core.graph.lineage import ArtifactNode, ExecutionNode, LineageGraph, lineage
 from cmf_core.graph.lookup import resolve_reference
 from cmf_core.graph.trace import impact, trace
@@ -427,8 +427,9 @@ def test_unknown_digest_suggests_the_nearest_recorded_ones(graph: Graph) -> None
         trace(graph.store, known[4:-1] + typo[-1])  # without md5:, resolved as a prefix
     with pytest.raises(NotFoundError, match=graph.ids["use"]):
         lineage(graph.store, graph.ids["use"][:-1] + "9")
-    with pytest.raises(NotFoundError, match="cmf ls artifacts"):
+    with pytest.raises(NotFoundError, match="under the path 'data/nowhere.csv'") as missing:
         lineage(graph.store, "data/nowhere.csv")
+    assert missing.value.kind is Kind.ARTIFACT
 
 
 def test_ambiguous_prefixes_list_the_candidates(graph: Graph) -> None:

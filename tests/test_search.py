@@ -345,8 +345,18 @@ def test_a_cursor_only_continues_the_search_that_made_it(searchable: Store) -> N
 
 @pytest.mark.parametrize("cursor", ["", "nonsense", "e30=", "eyJxIjogMX0", "W10", "bnVsbA"])
 def test_a_cursor_that_cmf_did_not_make_is_refused(searchable: Store, cursor: str) -> None:
-    with pytest.raises(InvalidInputError, match="is not a cursor from a cmf search"):
+    with pytest.raises(InvalidInputError, match="is not a cursor from cmf"):
         search_executions(searchable, cursor=cursor)
+
+
+def forge(real: str, *, key: Any, tie: Any = None, bare: bool = False) -> str:
+    """``real`` with its sort key (and tie) replaced; ``bare`` writes NaN/Infinity unquoted."""
+    payload = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
+    payload["p"] = [key, payload["p"][1] if tie is None else tie]
+    text = json.dumps(payload)
+    if bare:  # what json.dumps writes for float("nan") and float("inf")
+        text = text.replace(f'"{key}"', key)
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
 @pytest.mark.parametrize(
@@ -362,9 +372,7 @@ def test_a_cursor_that_cmf_did_not_make_is_refused(searchable: Store, cursor: st
 def test_a_tampered_cursor_is_refused(searchable: Store, sort: str, key: Any, tie: Any) -> None:
     real = search_executions(searchable, sort=sort, limit=1).next_cursor
     assert real
-    payload = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
-    forged = {**payload, "k": key, "t": tie}
-    cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+    cursor = forge(real, key=key, tie=tie)
     expected = "is not a cursor from a cmf search" if tie == 5 else "is not valid for this query"
     with pytest.raises(InvalidInputError, match=expected):
         search_executions(searchable, sort=sort, cursor=cursor)
@@ -390,11 +398,7 @@ def test_a_cursor_key_that_does_not_fit_the_sort_is_refused_without_an_overflow(
 ) -> None:
     real = search_executions(searchable, sort=sort, limit=1).next_cursor
     assert real
-    payload = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
-    text = json.dumps({**payload, "k": key})
-    if key in ("NaN", "Infinity"):  # what json.dumps writes for float("nan") and float("inf")
-        text = text.replace(f'"{key}"', key)
-    cursor = base64.urlsafe_b64encode(text.encode()).decode()
+    cursor = forge(real, key=key, bare=key in ("NaN", "Infinity"))
     with pytest.raises(InvalidInputError, match="is not valid for this query; start without"):
         search_executions(searchable, sort=sort, cursor=cursor)
 
@@ -402,10 +406,8 @@ def test_a_cursor_key_that_does_not_fit_the_sort_is_refused_without_an_overflow(
 def test_a_cursor_size_must_be_a_whole_number(searchable: Store) -> None:
     real = search_artifacts(searchable, sort="-size", limit=1).next_cursor
     assert real
-    payload = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
     for key in (1.5, 2**63):
-        forged = json.dumps({**payload, "k": key}).encode()
-        cursor = base64.urlsafe_b64encode(forged).decode()
+        cursor = forge(real, key=key)
         with pytest.raises(InvalidInputError, match="is not valid for this query"):
             search_artifacts(searchable, sort="-size", cursor=cursor)
 
@@ -605,7 +607,7 @@ def test_ls_artifacts_where_path_like_prints_paths_and_producers(
     [
         (["executions", "--where", "stage = train"], 1, "Error: Invalid filter at column 9"),
         (["executions", "--limit", "0"], 1, "Error: limit must be a whole number from 1 to 1000"),
-        (["executions", "--cursor", "junk"], 1, "is not a cursor from a cmf search"),
+        (["executions", "--cursor", "junk"], 1, "is not a cursor from cmf"),
         (["artifacts", "--sort", "-started_at"], 1, "Error: Cannot sort artifacts"),
         (["pipelines", "--where", "stage = 'a'"], 2, "apply to executions and artifacts"),
         (["artifacts", "--stage", "train"], 2, "--stage does not apply to ls artifacts"),

@@ -10,6 +10,7 @@ from cmf_core.errors import (
     ConfigError,
     ConflictError,
     InvalidInputError,
+    Kind,
     NotFoundError,
     StoreError,
 )
@@ -212,8 +213,9 @@ def test_ids_and_digests_resolve_from_unique_prefixes(store_url: str) -> None:
         assert store.get_execution(first[:30]).id == first
         with pytest.raises(InvalidInputError, match="matches more than one execution"):
             store.get_execution(first[:4])
-        with pytest.raises(NotFoundError, match="`cmf ls executions`"):
+        with pytest.raises(NotFoundError, match="No execution matches 'ffffffff'") as missing:
             store.get_execution("ffffffff")
+        assert missing.value.kind is Kind.EXECUTION
         store.record_artifact(model())
         assert store.get_artifact_detail("aaaa").artifact.digest == "md5:" + "a" * 32
         assert second != first
@@ -287,8 +289,15 @@ def test_an_older_postgresql_store_waits_for_cmf_db_upgrade(postgres_database: s
 
     url = _postgres_schema_url(postgres_database)
     make_old_store(url)
-    with pytest.raises(StoreError, match="Run `cmf db upgrade`"):
+    with pytest.raises(StoreError, match="must be upgraded") as old:
         Store(url)
+    assert old.value.kind is Kind.SCHEMA and "postgres@" in str(old.value)
+    from click.testing import CliRunner
+
+    from cmf_mcp.cli.main import cli
+
+    told = CliRunner().invoke(cli, ["--store", url, "ls", "pipelines"])
+    assert told.exit_code == 1 and "Run `cmf db upgrade`" in told.stderr
     assert revision_of(url) == "0001"
     assert upgrade_store(url) == ("0001", HEAD_REVISION)
     with Store(url) as store:

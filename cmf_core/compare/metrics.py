@@ -17,7 +17,7 @@ import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.errors import InvalidInputError, Kind, NotFoundError
 from cmf_core.records import ExecutionStatus, Record
 
 if TYPE_CHECKING:
@@ -120,9 +120,12 @@ def metric_across_stage(
     if (pipeline, stage) not in store.stage_ids():
         known = sorted(f"{s.pipeline}/{s.name}" for s in store.list_stages())
         close = difflib.get_close_matches(f"{pipeline}/{stage}", known, n=3)
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        hint = f"; did you mean {' or '.join(close)}?" if close else "."
         raise NotFoundError(
-            f"No stage {stage!r} in pipeline {pipeline!r}; {hint}`cmf ls stages` lists them."
+            f"No stage {stage!r} in pipeline {pipeline!r}{hint}",
+            kind=Kind.STAGE,
+            reference=f"{pipeline}/{stage}",
+            matches=close,
         )
     rows = store.stage_metric(pipeline, stage, name, limit=limit, newest_first=order == "newest")
     return [

@@ -8,7 +8,7 @@ references get the nearest recorded ones as suggestions.
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.errors import InvalidInputError, Kind, NotFoundError
 from cmf_core.records import ArtifactDetail, ExecutionDetail
 
 if TYPE_CHECKING:
@@ -34,8 +34,7 @@ def resolve_reference(
         if digests:
             return "artifact", digests[0]
         raise NotFoundError(
-            f"No artifact was logged under the path {ref!r}; `cmf ls artifacts` lists "
-            "artifacts with their paths, or give a digest."
+            f"No artifact was logged under the path {ref!r}.", kind=Kind.ARTIFACT, reference=ref
         )
     found: list[tuple[ReferenceKind, str]] = []
     problems: list[str] = []
@@ -64,8 +63,10 @@ def resolve_reference(
     near = store.near_matches(ref)
     hint = f" (nearest recorded: {', '.join(near)})" if near else ""
     raise NotFoundError(
-        f"Nothing recorded matches {ref!r} as an execution id, a digest or a path{hint}; "
-        "`cmf ls executions` and `cmf ls artifacts` list what there is."
+        f"Nothing recorded matches {ref!r} as an execution id, a digest or a path{hint}.",
+        kind=Kind.REFERENCE,
+        reference=ref,
+        matches=near,
     )
 
 

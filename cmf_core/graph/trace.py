@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cmf_core.errors import InvalidInputError
+from cmf_core.errors import InvalidInputError, Kind
 from cmf_core.graph.lineage import (
     ArtifactNode,
     ExecutionNode,
@@ -44,8 +44,9 @@ def _walk_from_artifact(
     kind, key = resolve_reference(store, artifact, project_root=project_root)
     if kind != "artifact":
         raise InvalidInputError(
-            f"{what} starts from an artifact, and {artifact!r} is execution {key}; "
-            f"`cmf lineage {key[:13]}` shows an execution's lineage."
+            f"{what} starts from an artifact, and {artifact!r} is execution {key}.",
+            kind=Kind.EXECUTION,
+            reference=key,
         )
     with store.graph_reader() as reader:
         walk = Walk(reader, limit)

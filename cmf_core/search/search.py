@@ -15,16 +15,14 @@ the search, so it continues only the search that made it. Pages are keyset
 pages: rows inserted meanwhile never shift a page or repeat a row.
 """
 
-import base64
-import binascii
 import hashlib
-import json
 import math
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from cmf_core.errors import InvalidInputError
+from cmf_core.errors import InvalidInputError, Kind
 from cmf_core.records import Artifact, ArtifactType, Execution, ExecutionStatus, Record
+from cmf_core.search.cursor import decode_cursor, encode_cursor
 from cmf_core.search.filters import (
     LOGGED_IN_PIPELINE,
     Compare,
@@ -267,30 +265,19 @@ def _search_hash(target: Target, where: Node | None, sort: Sort) -> str:
 def _encode(token: str, key: Any, tie: str) -> str:
     if isinstance(key, datetime):
         key = key.isoformat()
-    payload = json.dumps({"q": token, "k": key, "t": tie}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return encode_cursor(token, [key, tie])
 
 
 def _decode(cursor: str, token: str, sort: Sort) -> tuple[Any, str]:
     """(sort key, tie-break) of the last row a cursor saw, if it belongs to this search."""
-    refused = InvalidInputError(
-        f"{cursor[:40]!r} is not a cursor from a cmf search; pass the next_cursor of the "
-        "previous page unchanged, or leave the cursor out to start from the first page."
-    )
-    try:
-        text = cursor.strip()
-        payload = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        key, tie, made_by = payload["k"], payload["t"], payload["q"]
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
-        raise refused from None
-    if made_by != token:
+    position = decode_cursor(cursor, token)
+    if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], str)):
         raise InvalidInputError(
-            "This cursor belongs to a different search (another filter, keyword filter or "
-            "sort); repeat the search that gave it to continue, or leave the cursor out to "
-            "start this one from the first page."
+            f"{cursor[:40]!r} is not a cursor from a cmf search; pass the next_cursor of the "
+            "previous page unchanged, or leave the cursor out to start from the first page.",
+            kind=Kind.CURSOR,
         )
-    if not isinstance(tie, str):
-        raise refused
+    key, tie = position
     return _sort_key(key, sort), tie
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from cmf_core.errors import ConfigError, StoreError
+from cmf_core.errors import ConfigError, Kind, StoreError
 from cmf_core.store.schema import HEAD_REVISION, REVISIONS, metadata
 
 SUPPORTED = ("sqlite", "postgresql")
@@ -174,8 +174,10 @@ def prepare_schema(engine: Engine, url: str) -> None:
         upgrade_engine(engine)
         return
     raise StoreError(
-        f"The store {safe_url(url)} has schema revision {revision!r}; this cmf needs "
-        f"{HEAD_REVISION!r}. Run `cmf db upgrade` (back up the database first)."
+        f"The store {{store}} has schema revision {revision!r}; this cmf needs "
+        f"{HEAD_REVISION!r}: it must be upgraded (back up the database first).",
+        kind=Kind.SCHEMA,
+        store=safe_url(url),
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, select
 
-from cmf_core.errors import NotFoundError
+from cmf_core.errors import Kind, NotFoundError
 from cmf_core.records import (
     ArtifactType,
     EventDetail,
@@ -173,7 +173,7 @@ class GraphReader:
             select(*_artifact_columns).where(artifacts.c.digest == digest)
         ).first()
         if row is None:
-            raise NotFoundError(f"No artifact {digest!r}; `cmf ls artifacts` lists them.")
+            raise NotFoundError(f"No artifact {digest!r}.", kind=Kind.ARTIFACT, reference=digest)
         self._ids[row.digest] = row.id
         return _artifact_summary(row)
 
@@ -186,7 +186,9 @@ class GraphReader:
         )
         row = self._conn.execute(query).first()
         if row is None:
-            raise NotFoundError(f"No execution {execution_id!r}; `cmf ls executions` lists them.")
+            raise NotFoundError(
+                f"No execution {execution_id!r}.", kind=Kind.EXECUTION, reference=execution_id
+            )
         return _execution_summary(row)
 
     def full_executions(self, execution_ids: Collection[str]) -> dict[str, Execution]:

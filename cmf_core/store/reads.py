@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, select
 
-from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.errors import InvalidInputError, Kind, NotFoundError
 from cmf_core.records import (
     Artifact,
     ArtifactDetail,
@@ -189,11 +189,14 @@ def resolve_execution_id(conn: Connection, id_or_prefix: str) -> str:
         .limit(CANDIDATES_SHOWN + 1)
     ).all()
     if not rows:
+        near = near_values(conn, executions.c.id, prefix)
         raise NotFoundError(
-            f"No execution matches {id_or_prefix!r}{_did_you_mean(conn, executions.c.id, prefix)}; "
-            "`cmf ls executions` lists them."
+            f"No execution matches {id_or_prefix!r}{_nearest(near)}.",
+            kind=Kind.EXECUTION,
+            reference=id_or_prefix,
+            matches=near,
         )
-    return _one(rows, id_or_prefix, "execution")
+    return _one(rows, id_or_prefix, Kind.EXECUTION)
 
 
 def resolve_digest(conn: Connection, digest_or_prefix: str) -> str:
@@ -209,11 +212,14 @@ def resolve_digest(conn: Connection, digest_or_prefix: str) -> str:
         .limit(CANDIDATES_SHOWN + 1)
     ).all()
     if not rows:
+        near = near_values(conn, artifacts.c.digest, prefix)
         raise NotFoundError(
-            f"No artifact matches {digest_or_prefix!r}"
-            f"{_did_you_mean(conn, artifacts.c.digest, prefix)}; `cmf ls artifacts` lists them."
+            f"No artifact matches {digest_or_prefix!r}{_nearest(near)}.",
+            kind=Kind.ARTIFACT,
+            reference=digest_or_prefix,
+            matches=near,
         )
-    return _one(rows, digest_or_prefix, "artifact")
+    return _one(rows, digest_or_prefix, Kind.ARTIFACT)
 
 
 def near_values(conn: Connection, column: Any, asked: str) -> list[str]:
@@ -246,25 +252,29 @@ def _shared_prefix(a: str, b: str) -> int:
     return length
 
 
-def _did_you_mean(conn: Connection, column: Any, asked: str) -> str:
-    near = near_values(conn, column, asked)
+def _nearest(near: Sequence[str]) -> str:
     return f" (nearest recorded: {', '.join(near)})" if near else ""
 
 
-def _one(rows: Sequence[Row[Any]], asked: str, kind: str) -> str:
+def _one(rows: Sequence[Row[Any]], asked: str, kind: Kind) -> str:
     if len(rows) == 1:
         return str(rows[0][0])
     shown = [str(r[0]) for r in rows[:CANDIDATES_SHOWN]]
     more = ", …" if len(rows) > CANDIDATES_SHOWN else ""
     raise InvalidInputError(
-        f"{asked!r} matches more than one {kind}: {', '.join(shown)}{more}. Give more characters."
+        f"{asked!r} matches more than one {kind}: {', '.join(shown)}{more}. Give more characters.",
+        kind=kind,
+        reference=asked,
+        matches=shown,
     )
 
 
 def get_execution(conn: Connection, execution_id: str) -> Execution:
     row = conn.execute(executions_query().where(executions.c.id == execution_id)).first()
     if row is None:
-        raise NotFoundError(f"No execution {execution_id!r}; `cmf ls executions` lists them.")
+        raise NotFoundError(
+            f"No execution {execution_id!r}.", kind=Kind.EXECUTION, reference=execution_id
+        )
     return execution_record(row)
 
 
@@ -302,7 +312,7 @@ def execution_detail(conn: Connection, execution_id: str) -> ExecutionDetail:
 def artifact_detail(conn: Connection, digest: str) -> ArtifactDetail:
     row = conn.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
     if row is None:
-        raise NotFoundError(f"No artifact {digest!r}; `cmf ls artifacts` lists them.")
+        raise NotFoundError(f"No artifact {digest!r}.", kind=Kind.ARTIFACT, reference=digest)
     query = (
         select(events.c.execution_id, events.c.direction, events.c.path, events.c.created_at)
         .where(events.c.artifact_id == row.id)

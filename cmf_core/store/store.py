@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError
+from cmf_core.errors import ConflictError, InvalidInputError, Kind, NotFoundError
 from cmf_core.hashing import StatEntry
 from cmf_core.records import (
     Artifact,
@@ -179,8 +179,10 @@ class Store(SearchReads, GraphReads, HistoryReads, TokenRecords, StoreBase):
         ).first()
         if row is None:
             raise NotFoundError(
-                f"No execution {execution_id!r} in {self.display_url}; "
-                "`cmf ls executions` lists them."
+                f"No execution {execution_id!r} in {{store}}.",
+                kind=Kind.EXECUTION,
+                reference=execution_id,
+                store=self.display_url,
             )
         if row.status != ExecutionStatus.RUNNING.value:
             raise ConflictError(

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from cmf_core.errors import ConflictError, NotFoundError
+from cmf_core.errors import ConflictError, Kind, NotFoundError
 from cmf_core.records import Record
 from cmf_core.store.base import StoreBase
 from cmf_core.store.schema import tokens, utcnow
@@ -70,7 +70,9 @@ class TokenRecords(StoreBase):
             )
             row = conn.execute(found).first()
             if row is None:
-                raise NotFoundError(f"No token {name_or_id!r}; `cmf token list` lists them.")
+                raise NotFoundError(
+                    f"No token {name_or_id!r}.", kind=Kind.TOKEN, reference=name_or_id
+                )
             if row.revoked_at is None:
                 conn.execute(
                     update(tokens).where(tokens.c.id == row.id).values(revoked_at=utcnow())

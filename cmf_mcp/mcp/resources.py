@@ -35,9 +35,9 @@ def resource_errors(state: ServerState) -> Iterator[None]:
     try:
         yield
     except NotFoundError as exc:
-        raise ResourceNotFoundError(state.redact(str(exc))) from None
+        raise ResourceNotFoundError(state.describe(exc)) from None
     except CmfError as exc:
-        raise ResourceError(state.redact(str(exc))) from None
+        raise ResourceError(state.describe(exc)) from None
 
 
 def register_resources(server: MCPServer[Any], state: ServerState) -> None:

@@ -3,12 +3,10 @@
 :class:`ServerState` holds the settings, the store and one ``Cmf``, opened on
 first use so the server starts fast. :func:`tool_errors` turns every
 ``CmfError`` into a ``ToolError`` the model can act on, with no path outside
-the project and no store URL in it. :func:`with_heartbeat` runs slow work in a
-thread while reporting progress.
+the project and no store URL in it (:mod:`cmf_mcp.mcp.errors`).
+:func:`with_heartbeat` runs slow work in a thread while reporting progress.
 """
 
-import os
-import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
 from cmf_core.errors import CmfError
-from cmf_mcp.mcp.output.schemas import CursorError
+from cmf_mcp.mcp.errors import model_message
 
 if TYPE_CHECKING:
     from cmf_core.config import Settings
@@ -40,13 +38,7 @@ RECORD = ToolAnnotations(
 )
 RECORD_IDEMPOTENT = RECORD.model_copy(update={"idempotent_hint": True})
 HEARTBEAT_S = 0.5
-CLI_HINTS = {
-    "`cmf ls executions` lists them": "search_executions or list_pipelines finds them",
-    "`cmf ls artifacts` lists them": "search_artifacts finds them (by path or type)",
-    "`cmf token list` shows the valid ones": "ask for a valid token",
-}
 T = TypeVar("T")
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`,;()]+")
 
 
 class ServerState:
@@ -130,27 +122,21 @@ class ServerState:
                 self._store.close()
             self._store, self._cmf = None, None
 
-    def redact(self, message: str) -> str:
-        """The message with the store URL and every absolute path outside the project removed."""
-        for cli, tool in CLI_HINTS.items():
-            message = message.replace(cli, tool)
-        if self._store is not None:
-            message = message.replace(self._store.display_url, "the store")
-        message = message.replace(self.settings.store_url, "the store")
-        root = str(self.project_root)
-        message = message.replace(root + os.sep, "").replace(root, ".")
-        return _ABSOLUTE_PATH.sub("<a path outside the project>", message)
+    def describe(self, exc: CmfError, hint: str = "") -> str:
+        """What the model reads for ``exc`` (see :mod:`cmf_mcp.mcp.errors`)."""
+        return model_message(exc, self.project_root, hint)
 
 
 @contextmanager
 def tool_errors(state: ServerState, hint: str = "") -> Iterator[None]:
-    """Raise every ``CmfError`` (and a bad cursor) as a ``ToolError`` the model can act on."""
+    """Raise every ``CmfError`` as a ``ToolError`` the model can act on.
+
+    ``hint`` is the tool's own next step, used when the error's fields suggest none.
+    """
     try:
         yield
     except CmfError as exc:
-        raise ToolError(state.redact(str(exc)) + (f" {hint}" if hint else "")) from None
-    except CursorError as exc:
-        raise ToolError(str(exc)) from None
+        raise ToolError(state.describe(exc, hint)) from None
 
 
 def require_write() -> None:

@@ -22,16 +22,17 @@ How output stays bounded (far below Claude Code's 25,000-token limit):
    about 7,000 tokens at 4 characters a token.
 """
 
-import base64
-import binascii
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+
+from cmf_core.errors import InvalidInputError, Kind
+from cmf_core.search.cursor import decode_cursor as decode_position
+from cmf_core.search.cursor import encode_cursor as encode_position
 
 STRUCTURED_BUDGET = 20_000
 TEXT_BUDGET = 8_000
@@ -206,28 +207,23 @@ def short_digest(digest: str) -> str:
 # -- pages ---------------------------------------------------------------------------------
 
 
-class CursorError(ValueError):
-    """A cursor this server did not issue (or issued for another listing)."""
+def encode_cursor(listing: str, offset: int) -> str:
+    """The cursor for the page of ``listing`` that starts at ``offset`` (cmf's one codec)."""
+    return encode_position(listing, offset)
 
 
-def encode_cursor(kind: str, offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{offset}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(kind: str, cursor: str | None) -> int:
+def decode_cursor(listing: str, cursor: str | None) -> int:
+    """The offset a cursor of ``listing`` holds (0 without one); others are refused."""
     if not cursor:
         return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    match = re.fullmatch(rf"{re.escape(kind)}:(\d{{1,12}})", raw)
-    if match is None:
-        raise CursorError(
+    offset = decode_position(cursor, listing)
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < 10**12:
+        raise InvalidInputError(
             "That cursor was not issued for this listing; pass the next_cursor of the previous "
-            "result unchanged, or omit it to start from the first page."
+            "result unchanged, or omit it to start from the first page.",
+            kind=Kind.CURSOR,
         )
-    return int(match.group(1))
+    return offset
 
 
 M = TypeVar("M", bound=BaseModel)
