@@ -15,37 +15,7 @@ when nothing matches), lists of names, a JSON string — with cmflib's column
 names. pandas is an optional extra (``pip install 'cmf[query]'``), imported
 on first use.
 
-How cmf's records map to cmflib's columns:
-
-- **Stages** are named ``<pipeline>/<stage>``, as cmflib names its stage
-  contexts; a method taking a stage name also accepts a bare stage name (every
-  pipeline's stage of that name).
-- **Executions**: ``id`` and ``Execution_uuid`` are the execution's id (a UUID
-  string where cmflib has an int and a uuid1); ``name`` is the
-  ``execution_type`` given to ``create_execution`` (cmflib leaves it empty);
-  ``Context_Type`` and ``Execution_type_name`` the stage's name;
-  ``Context_ID`` and ``Pipeline_id`` the stage's and pipeline's ids;
-  ``Execution`` the command; ``Git_Repo`` the remote; ``Git_Start_Commit``,
-  ``Git_End_Commit`` the commits; ``Pipeline_Type`` the pipeline's name. The
-  params (cmflib's ``custom_properties``) are ``custom_properties_<name>``
-  columns, values stored as cmflib stores them (int, float, else ``str()``).
-- **Artifacts**: ``id`` is the digest, ``uri`` the DVC hash (the digest
-  without ``md5:``), ``name`` ``<path>:<hash>`` (a model's adds
-  ``:<execution id>``), ``type`` cmflib's type name (``Dataset``, ``Model``,
-  ``Step_Metrics``, …), ``Commit`` the hash. cmflib's own artifact properties
-  (``git_repo``, ``model_framework``, …) keep their names; other properties
-  become ``custom_properties_<name>`` columns. An artifact name given to a
-  method may be that ``<path>:<hash>`` name, a digest, or a recorded path
-  (its newest version).
-- **Execution metrics** logged by ``log_execution_metrics`` appear among an
-  execution's artifacts as one ``Metrics`` row per metrics name, the values as
-  ``custom_properties_<name>`` columns. The environment is not an artifact of
-  an execution (DESIGN.md), so no ``Environment`` rows appear.
-- ``get_all_exe_in_stage`` and ``find_producer_execution`` return
-  :class:`cmf_core.records.Execution` records where cmflib returns ML Metadata
-  protobufs. ``dumptojson`` has cmflib's nesting (pipelines → stages →
-  executions → events → artifact); events have ``type`` 3 (input) or 4
-  (output), as in ML Metadata; there are no ``type_id`` fields.
+How cmf's records map to cmflib's columns and JSON: :mod:`cmf_core.cmflib.columns`.
 """
 
 import json
@@ -53,27 +23,24 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmf_core.errors import ConfigError, InvalidInputError, NotFoundError
-from cmf_core.records import Artifact, EventDirection, Execution
+from cmf_core.cmflib.columns import (
+    artifact_row,
+    cmflib_name,
+    context_json,
+    epoch_millis,
+    execution_json,
+    execution_row,
+    load_pandas,
+    to_frame,
+)
+from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.records import Execution
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from cmf_core.store import Store
-    from cmf_core.store.history import StagedExecution
 
-TYPE_NAMES = {
-    "dataset": "Dataset",
-    "model": "Model",
-    "metrics": "Metrics",
-    "step_metrics": "Step_Metrics",
-    "dataslice": "Dataslice",
-    "label": "Label",
-    "environment": "Environment",
-    "other": "Other",
-}
-CMFLIB_PROPERTIES = {"git_repo", "Commit", "url", "model_framework", "model_type", "model_name"}
-EVENT_TYPES = {EventDirection.INPUT: 3, EventDirection.OUTPUT: 4}  # ML Metadata's Event.Type
 _CMFLIB_NAME = re.compile(r"^(?P<path>.*?):(?P<hash>[0-9a-f]{32}(?:\.dir)?)(?::.*)?$")
 
 
@@ -136,38 +103,44 @@ class CmfQuery:
     def get_all_exe_in_stage(self, stage_name: str) -> list[Execution]:
         """The executions of the first stage of that name (cmflib returns protobufs)."""
         stages = self._stages(stage_name)[:1]
-        return [s.execution for p, st in stages for s in self._staged(pipeline=p, stage=st)]
+        return [
+            s.execution
+            for p, st in stages
+            for s in self.store.staged_executions(pipeline=p, stage=st)
+        ]
 
     def get_all_executions_in_stage(self, stage_name: str) -> "pd.DataFrame":
         rows = [
-            _execution_row(s)
+            execution_row(s)
             for pipeline, stage in self._stages(stage_name)
-            for s in self._staged(pipeline=pipeline, stage=stage)
+            for s in self.store.staged_executions(pipeline=pipeline, stage=stage)
         ]
-        return _frame(rows)
+        return to_frame(rows)
 
     def get_all_executions_in_pipeline(self, pipeline_name: str) -> "pd.DataFrame":
-        return _frame([_execution_row(s) for s in self._staged(pipeline=pipeline_name)])
+        return to_frame(
+            [execution_row(s) for s in self.store.staged_executions(pipeline=pipeline_name)]
+        )
 
     def get_all_executions_by_ids_list(self, exe_ids: list[str]) -> "pd.DataFrame":
-        return _frame([_execution_row(s) for s in self._staged(ids=exe_ids)])
+        return to_frame([execution_row(s) for s in self.store.staged_executions(ids=exe_ids)])
 
     # -- artifacts ---------------------------------------------------------------------------
 
     def get_all_artifacts_by_context(self, pipeline_name: str) -> "pd.DataFrame":
         rows = [
-            _artifact_row(a, path, by)
+            artifact_row(a, path, by)
             for a, path, by in self.store.pipeline_artifacts(pipeline_name)
         ]
-        return _frame(rows)
+        return to_frame(rows)
 
     def get_all_artifacts_for_execution(self, execution_id: str) -> "pd.DataFrame":
         """The execution's inputs and outputs (column ``event``), and its ``Metrics`` rows."""
         run = self._execution(execution_id)
         if run is None:
-            return _frame([])
+            return to_frame([])
         rows = [
-            {"event": e.direction.value.upper(), **_artifact_row(e.artifact, e.path, run)}
+            {"event": e.direction.value.upper(), **artifact_row(e.artifact, e.path, run)}
             for e in self.store.get_events([run.id])[run.id]
         ]
         finals = self.store.final_metrics([run.id])[run.id]
@@ -175,7 +148,7 @@ class CmfQuery:
         for metrics_name, keys in groups.items() if isinstance(groups, dict) else []:
             name = f"{metrics_name}:{run.id}"
             values = {f"custom_properties_{k}": finals[k] for k in keys if k in finals}
-            millis = _millis(run.ended_at or run.started_at)
+            millis = epoch_millis(run.ended_at or run.started_at)
             rows.append(
                 {
                     "event": "OUTPUT",
@@ -189,7 +162,7 @@ class CmfQuery:
                     **values,
                 }
             )
-        return _frame(rows)
+        return to_frame(rows)
 
     def get_all_artifacts_for_executions(self, execution_ids: list[str]) -> "pd.DataFrame":
         events = self.store.get_events([e.id for e in self.store.get_executions(execution_ids)])
@@ -205,7 +178,7 @@ class CmfQuery:
         names = []
         for pipeline in self.get_pipeline_names():
             for artifact, path, by in self.store.pipeline_artifacts(pipeline):
-                names.append(_artifact_name(artifact, path, by))
+                names.append(cmflib_name(artifact, path, by))
         return list(dict.fromkeys(names))
 
     get_artifact_names = get_all_artifacts
@@ -213,7 +186,7 @@ class CmfQuery:
     def get_all_executions_for_artifact(self, artifact_name: str) -> "pd.DataFrame":
         digest = self._digest(artifact_name)
         if digest is None:
-            return _frame([])
+            return to_frame([])
         events = self.store.get_artifact_detail(digest).events
         runs = {
             e.id: e for e in self.store.get_executions(sorted({e.execution_id for e in events}))
@@ -231,7 +204,7 @@ class CmfQuery:
                     "pipeline": run.pipeline,
                 }
             )
-        return _frame(rows)
+        return to_frame(rows)
 
     # -- lineage -----------------------------------------------------------------------------
 
@@ -255,13 +228,13 @@ class CmfQuery:
         """The executions that wrote the artifact's upstream artifacts (not the artifact)."""
         digest = self._digest(artifact_name)
         if digest is None:
-            return _frame([])
+            return to_frame([])
         parents = [
             d for hop in self.store.artifact_hops([digest], direction="upstream") for d in hop
         ]
         made = self.store.producers(parents)
         ids = sorted({e.id for runs in made.values() for e in runs})
-        return self.get_all_executions_by_ids_list(ids) if ids else _frame([])
+        return self.get_all_executions_by_ids_list(ids) if ids else to_frame([])
 
     def find_producer_execution(self, artifact_name: str) -> Execution | None:
         """The first execution that wrote the artifact, or None (cmflib returns a protobuf)."""
@@ -279,7 +252,7 @@ class CmfQuery:
         ``metrics_name`` is the name given to ``commit_metrics`` (its newest commit) or
         the ``Step_Metrics`` artifact's ``name``.
         """
-        pd = _pandas()
+        pd = load_pandas()
         digest = self._digest(metrics_name)
         digests = [digest] if digest else self.store.step_metrics_artifacts(metrics_name)
         if not digests:
@@ -303,7 +276,7 @@ class CmfQuery:
     def dumptojson(self, pipeline_name: str, exec_uuid: str | None = None) -> str:
         """The pipeline with its stages, executions, events and artifacts, as cmflib's JSON."""
         pipelines = [p for p in self.store.list_pipelines() if p.name == pipeline_name]
-        staged = self._staged(pipeline=pipeline_name)
+        staged = self.store.staged_executions(pipeline=pipeline_name)
         if exec_uuid is not None:
             wanted = exec_uuid.strip().lower()
             staged = [s for s in staged if s.execution.id.startswith(wanted)]
@@ -319,8 +292,8 @@ class CmfQuery:
                 runs = [s for s in staged if s.stage_id == stage_id]
                 stages.append(
                     {
-                        "executions": [_execution_json(s, events[s.execution.id]) for s in runs],
-                        **_context_json(stage_id, name, stage.properties, stage.created_at),
+                        "executions": [execution_json(s, events[s.execution.id]) for s in runs],
+                        **context_json(stage_id, name, stage.properties, stage.created_at),
                         "properties": {"Pipeline_Stage": name},
                         "type": "Pipeline_Stage",
                     }
@@ -328,7 +301,7 @@ class CmfQuery:
             result.append(
                 {
                     "stages": stages,
-                    **_context_json(
+                    **context_json(
                         pipeline_ids[pipeline.name],
                         pipeline.name,
                         pipeline.properties,
@@ -347,9 +320,6 @@ class CmfQuery:
         known = list(self.store.stage_ids())
         exact = [(p, s) for p, s in known if f"{p}/{s}" == stage_name]
         return exact or [(p, s) for p, s in known if s == stage_name]
-
-    def _staged(self, **where: Any) -> list["StagedExecution"]:
-        return self.store.staged_executions(**where)
 
     def _execution(self, reference: str) -> Execution | None:
         try:
@@ -373,14 +343,14 @@ class CmfQuery:
         return candidate if candidate in self.store.get_artifacts([candidate]) else None
 
     def _artifacts(self, digests: Any) -> "pd.DataFrame":
-        return _frame([_artifact_row(*found) for found in self.store.describe_artifacts(digests)])
+        return to_frame([artifact_row(*found) for found in self.store.describe_artifacts(digests)])
 
     def _walk(
         self, name: str, direction: Any, hops: int | None, pipeline: int | str | None
     ) -> "pd.DataFrame":
         digest = self._digest(name)
         if digest is None:
-            return _frame([])
+            return to_frame([])
         pipeline_id = None
         if isinstance(pipeline, str):
             pipeline_id = self.get_pipeline_id(pipeline)
@@ -393,148 +363,7 @@ class CmfQuery:
         described = {
             a.digest: (a, path, by) for a, path, by in self.store.describe_artifacts(ordered)
         }
-        return _frame([_artifact_row(*described[d]) for d in ordered if d in described])
-
-
-# -- rows ------------------------------------------------------------------------------------
-
-
-def _pandas() -> Any:
-    try:
-        import pandas
-    except ImportError:
-        raise ConfigError(
-            "CmfQuery returns pandas DataFrames; install pandas (pip install 'cmf[query]')."
-        ) from None
-    return pandas
-
-
-def _frame(rows: list[dict[str, Any]]) -> "pd.DataFrame":
-    pd = _pandas()
-    if not rows:
-        return pd.DataFrame()
-    frame = pd.DataFrame.from_records(rows)
-    return frame[sorted(frame.columns)]
-
-
-def _mlmd(value: Any) -> Any:
-    """A value as ML Metadata keeps it: int, float, or its str() (None stays None)."""
-    if value is None or isinstance(value, int | float | str):
-        return int(value) if isinstance(value, bool) else value
-    return str(value)
-
-
-def _millis(moment: Any) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _cmflib_properties(execution: Execution, stage_id: int, pipeline_id: int) -> dict[str, Any]:
-    stage = f"{execution.pipeline}/{execution.stage}"
-    return {
-        "Context_ID": stage_id,
-        "Context_Type": stage,
-        "Execution": execution.command or "",
-        "Execution_type_name": stage,
-        "Execution_uuid": execution.id,
-        "Git_End_Commit": execution.git_commit_end or "",
-        "Git_Repo": execution.git_remote or "",
-        "Git_Start_Commit": execution.git_commit_start or "",
-        "Pipeline_Type": execution.pipeline,
-        "Pipeline_id": pipeline_id,
-    }
-
-
-def _execution_row(staged: "StagedExecution") -> dict[str, Any]:
-    e = staged.execution
-    return {
-        "id": e.id,
-        "name": str(e.properties.get("execution_type", "")),
-        **_cmflib_properties(e, staged.stage_id, staged.pipeline_id),
-        **{f"custom_properties_{k}": _mlmd(v) for k, v in e.params.items()},
-    }
-
-
-def _artifact_name(artifact: Artifact, path: str, by: Execution) -> str:
-    name = f"{path}:{artifact.digest.partition(':')[2]}"
-    return f"{name}:{by.id}" if artifact.type.value == "model" else name
-
-
-def _artifact_properties(
-    artifact: Artifact, by: Execution
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(cmflib's properties, custom properties) of an artifact."""
-    own = {"Commit": artifact.digest.partition(":")[2]}
-    if artifact.type.value in ("dataset", "label"):
-        own["git_repo"] = by.git_remote or ""
-    custom = {}
-    for key, value in artifact.properties.items():
-        if key in CMFLIB_PROPERTIES:
-            own[key] = _mlmd(value)
-        else:
-            custom[key] = _mlmd(value)
-    return own, custom
-
-
-def _artifact_row(artifact: Artifact, path: str, by: Execution) -> dict[str, Any]:
-    own, custom = _artifact_properties(artifact, by)
-    millis = _millis(artifact.created_at)
-    return {
-        "id": artifact.digest,
-        "type": TYPE_NAMES.get(artifact.type.value, "Other"),
-        "uri": artifact.digest.partition(":")[2],
-        "name": _artifact_name(artifact, path, by),
-        "create_time_since_epoch": millis,
-        "last_update_time_since_epoch": millis,
-        **own,
-        **{f"custom_properties_{k}": v for k, v in custom.items()},
-    }
-
-
-def _context_json(id: int, name: str, properties: dict[str, Any], created: Any) -> dict[str, Any]:
-    millis = _millis(created)
-    return {
-        "create_time_since_epoch": millis,
-        "custom_properties": {k: _mlmd(v) for k, v in properties.items()},
-        "id": id,
-        "last_update_time_since_epoch": millis,
-        "name": name,
-    }
-
-
-def _execution_json(staged: "StagedExecution", events: list[Any]) -> dict[str, Any]:
-    e = staged.execution
-    custom = {("user_type" if k == "type" else k): _mlmd(v) for k, v in e.params.items()}
-    return {
-        "type": str(e.properties.get("execution_type", e.stage)),
-        "name": "",
-        "events": [
-            {
-                "type": EVENT_TYPES[event.direction],
-                "artifact": _artifact_json(event.artifact, event.path, e),
-            }
-            for event in events
-        ],
-        "create_time_since_epoch": _millis(e.started_at),
-        "custom_properties": custom,
-        "id": e.id,
-        "last_update_time_since_epoch": _millis(e.ended_at or e.started_at),
-        "properties": _cmflib_properties(e, staged.stage_id, staged.pipeline_id),
-    }
-
-
-def _artifact_json(artifact: Artifact, path: str, by: Execution) -> dict[str, Any]:
-    own, custom = _artifact_properties(artifact, by)
-    millis = _millis(artifact.created_at)
-    return {
-        "type": TYPE_NAMES.get(artifact.type.value, "Other"),
-        "create_time_since_epoch": millis,
-        "custom_properties": {("user_type" if k == "type" else k): v for k, v in custom.items()},
-        "id": artifact.digest,
-        "last_update_time_since_epoch": millis,
-        "name": _artifact_name(artifact, path, by),
-        "properties": own,
-        "uri": artifact.digest.partition(":")[2],
-    }
+        return to_frame([artifact_row(*described[d]) for d in ordered if d in described])
 
 
 __all__ = ["CmfQuery"]
