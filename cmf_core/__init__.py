@@ -22,7 +22,7 @@ FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
     graph/      lineage walks, trace and impact, reference lookup, exports
     compare/    run comparison, divergence, metric history
     recipes/    reproduce recipes and scripts
-    digest · hashing · git · environment · paths · progress · ids · auth
+    digest · hashing · dir_walk · file_errors · git · environment · paths · progress · ids · auth
     errors · config · records
     store/      SQLAlchemy 2: SQLite by default, PostgreSQL for teams; Alembic migrations
 

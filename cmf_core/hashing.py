@@ -13,23 +13,11 @@ on one line, encoded as UTF-8::
     [{"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": "a/b"}, {"md5": …, "relpath": "\u00e9"}]
 
 Its size is the sum of the files' sizes and ``nfiles`` their number, as in the
-``.dvc`` file. What counts as a file follows dvc-data's walk (``os.walk`` in
-``hashfile.build._build_tree``) and ``dvc.ignore.DvcIgnoreFilter``'s defaults:
-
-- Only files are listed, so empty directories leave no trace; a directory with
-  no file at all is :data:`EMPTY_DIR_DIGEST` (the md5 of ``[]``), size 0.
-- Anything named ``.git``, directories named ``.hg`` or ``.dvc``, and every
-  subdirectory holding a ``.dvc`` entry (DVC takes it for a nested repository)
-  are left out, contents and all, at every depth.
-- A symbolic link to a file is listed under its own name with its target's
-  bytes. A symbolic link to a *directory* is skipped silently, contents and all,
-  as ``os.walk`` does not follow it: odd, but it is what DVC records.
-- A ``.dvcignore`` inside the directory makes DVC refuse it, so hash_path
-  refuses too. ``.dvcignore`` patterns *above* it, in a DVC repo, are not
-  applied: this module knows nothing of repositories.
-- Dangling links and link loops fail in both. Sockets, FIFOs and devices are
-  refused (DVC would open a FIFO and hang).
-- Unlike ``dvc add``, a top-level symbolic link to a directory is followed.
+``.dvc`` file. What counts as a file follows dvc-data's walk and the defaults of
+``dvc.ignore.DvcIgnoreFilter`` (:mod:`cmf_core.dir_walk` lists the rules): only
+files; ``.git``, ``.hg``, ``.dvc`` and nested DVC repositories left out; links
+to files followed; special files refused. A directory with no file at all is
+:data:`EMPTY_DIR_DIGEST`.
 
 The **stat cache** (:class:`StatCache`) remembers, per regular file, (absolute
 path, inode, mtime_ns, size) → md5; a file whose three stat values all match is
@@ -41,20 +29,20 @@ the one after raises :class:`ArtifactError` and is not cached (files hashed
 cleanly in the same call still are).
 """
 
-import contextlib
-import errno
 import hashlib
 import io
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _json_string
 from operator import itemgetter
 from typing import Protocol
 
+from cmf_core.dir_walk import WalkedFile, walk_dir
 from cmf_core.errors import ArtifactError, InvalidInputError
+from cmf_core.file_errors import changed_error, os_error, special_error
 from cmf_core.progress import HashProgress
 
 BLOCK_SIZE = 1 << 20
@@ -75,22 +63,6 @@ EMPTY_DIR_DIGEST = "md5:d751713988987e9331980363e24189ce.dir"
 _BATCH_FILES = 128  # small files handed to a worker at once
 _BATCH_BYTES = 16 * BLOCK_SIZE  # a batch stops growing past this many bytes
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-_SCANDIR_TAKES_FD = os.scandir in os.supports_fd
-_SKIPPED_NAMES = frozenset({".git"})  # any type, any depth
-_SKIPPED_DIRS = frozenset({".hg", ".dvc"})  # directories only, any depth
-_SUBREPO_MARK = ".dvc"  # a subdirectory with this entry is a nested DVC repo
-_DVCIGNORE = ".dvcignore"
-_SPECIAL_KINDS = {
-    stat.S_IFSOCK: "socket",
-    stat.S_IFIFO: "FIFO (named pipe)",
-    stat.S_IFCHR: "character device",
-    stat.S_IFBLK: "block device",
-}
-
-# A file to hash: (absolute path, posix relpath, inode, mtime_ns, size). Plain
-# tuples keep the walk of a large unchanged directory cheap.
-_File = tuple[str, str, int, int, int]
 _Report = Callable[[int], None]
 
 
@@ -178,11 +150,11 @@ def hash_path(
     try:
         info = os.stat(root)
     except OSError as exc:
-        raise _os_error(given, exc) from exc
+        raise os_error(given, exc) from exc
     if stat.S_ISDIR(info.st_mode):
         return _hash_dir(root, stat_cache, progress, workers or DEFAULT_WORKERS)
     if not stat.S_ISREG(info.st_mode):
-        raise _special_error(given, info.st_mode)
+        raise special_error(given, info.st_mode)
     if given.endswith(os.sep) or (os.altsep is not None and given.endswith(os.altsep)):
         raise ArtifactError(
             f"'{given}' is a file, not a directory; drop the trailing slash to hash the file."
@@ -196,7 +168,7 @@ def hash_path(
 def _hash_dir(
     root: str, stat_cache: StatCache | None, progress: bool | None, workers: int
 ) -> DigestInfo:
-    files = _walk(root)
+    files = walk_dir(root)
     files.sort(key=itemgetter(1))
     md5s = _hash_files(files, stat_cache, progress, workers)
     data = manifest_bytes(zip((file[1] for file in files), md5s, strict=True))
@@ -217,78 +189,8 @@ def manifest_bytes(entries: Iterable[tuple[str, str]]) -> bytes:
     return f"[{body}]".encode()
 
 
-def _walk(root: str) -> list[_File]:
-    """List the regular files under ``root`` that DVC would put in the manifest."""
-    files: list[_File] = []
-    pending = [(root, "")]
-    while pending:
-        folder, prefix = pending.pop()
-        try:
-            with _scan_folder(folder) as entries:
-                _walk_folder(root, folder, prefix, entries, files, pending)
-        except OSError as exc:
-            raise _os_error(folder, exc) from exc
-    return files
-
-
-def _walk_folder(
-    root: str,
-    folder: str,
-    prefix: str,
-    entries: list[os.DirEntry[str]],
-    files: list[_File],
-    pending: list[tuple[str, str]],
-) -> None:
-    """Add the files of one folder to ``files`` and its subfolders to ``pending``."""
-    if prefix and any(entry.name == _SUBREPO_MARK for entry in entries):
-        return
-    head = folder + os.sep
-    is_regular = stat.S_ISREG
-    add = files.append
-    for entry in entries:
-        name = entry.name
-        if name in _SKIPPED_NAMES:
-            continue
-        path = head + name
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                if name not in _SKIPPED_DIRS:
-                    pending.append((path, f"{prefix}{name}/"))
-                continue
-            info = entry.stat()
-        except OSError as exc:
-            raise _os_error(path, exc) from exc
-        mode = info.st_mode
-        if is_regular(mode):
-            if name == _DVCIGNORE:
-                raise ArtifactError(
-                    f"'{path}' is a .dvcignore file inside '{root}'; DVC refuses to track "
-                    f"such a directory, so it has no DVC digest. Move the patterns to a "
-                    f".dvcignore above '{root}', or delete the file."
-                )
-            add((path, prefix + name, info.st_ino, info.st_mtime_ns, info.st_size))
-        elif not stat.S_ISDIR(mode):  # a symlink to a directory is skipped, as DVC does
-            raise _special_error(path, mode)
-
-
-@contextlib.contextmanager
-def _scan_folder(folder: str) -> Iterator[list[os.DirEntry[str]]]:
-    """Yield the entries of ``folder``; scanned from a descriptor where the OS allows,
-    each ``stat()`` is an ``fstatat`` of a bare name, a sixth cheaper than a full path."""
-    if not _SCANDIR_TAKES_FD:
-        with os.scandir(folder) as scan:
-            yield list(scan)
-        return
-    fd = os.open(folder, _DIR_FLAGS)
-    try:
-        with os.scandir(fd) as scan:
-            yield list(scan)
-    finally:
-        os.close(fd)
-
-
 def _hash_files(
-    files: list[_File], stat_cache: StatCache | None, progress: bool | None, workers: int
+    files: list[WalkedFile], stat_cache: StatCache | None, progress: bool | None, workers: int
 ) -> list[str]:
     """Return the md5 of each file, from the stat cache where it is still valid."""
     md5s: list[str] = [""] * len(files)
@@ -320,7 +222,7 @@ def _hash_files(
 
 
 def _read_files(
-    files: list[_File], todo: list[int], md5s: list[str], bar: HashProgress, workers: int
+    files: list[WalkedFile], todo: list[int], md5s: list[str], bar: HashProgress, workers: int
 ) -> tuple[list[int], ArtifactError | None]:
     """Hash ``files[i]`` for each i in ``todo`` into ``md5s[i]``.
 
@@ -369,7 +271,7 @@ def _read_files(
     return done, error
 
 
-def _batch(files: list[_File], todo: list[int]) -> list[list[int]]:
+def _batch(files: list[WalkedFile], todo: list[int]) -> list[list[int]]:
     """Group small files so that each worker task has a useful amount to read."""
     batches: list[list[int]] = []
     current: list[int] = []
@@ -386,13 +288,13 @@ def _batch(files: list[_File], todo: list[int]) -> list[list[int]]:
     return batches
 
 
-def _hash_batch(batch: list[_File], report: _Report | None) -> list[str]:
+def _hash_batch(batch: list[WalkedFile], report: _Report | None) -> list[str]:
     buffer = bytearray(min(BLOCK_SIZE, max(4096, max(file[4] for file in batch) + 1)))
     view = memoryview(buffer)
     return [_md5_file(file, view, report) for file in batch]
 
 
-def _md5_file(file: _File, view: memoryview, report: _Report | None) -> str:
+def _md5_file(file: WalkedFile, view: memoryview, report: _Report | None) -> str:
     """Return the md5 of one regular file, checking that it did not change meanwhile."""
     path, _, inode, mtime_ns, size = file
     hasher = hashlib.md5(usedforsecurity=False)
@@ -403,7 +305,7 @@ def _md5_file(file: _File, view: memoryview, report: _Report | None) -> str:
         with io.FileIO(os.open(path, _OPEN_FLAGS), "r", closefd=True) as stream:
             opened = os.fstat(stream.fileno())
             if opened.st_ino != inode or not stat.S_ISREG(opened.st_mode):
-                raise _changed_error(path)
+                raise changed_error(path)
             while count := stream.readinto(view):
                 hasher.update(view[:count])
                 nread += count
@@ -411,54 +313,12 @@ def _md5_file(file: _File, view: memoryview, report: _Report | None) -> str:
                     report(count)
         after = os.stat(path)
     except OSError as exc:
-        raise _os_error(path, exc) from exc
+        raise os_error(path, exc) from exc
     if (after.st_ino, after.st_mtime_ns, after.st_size) != (inode, mtime_ns, size) or (
         nread != size
     ):
-        raise _changed_error(path)
+        raise changed_error(path)
     return hasher.hexdigest()
-
-
-def _changed_error(path: str) -> ArtifactError:
-    return ArtifactError(
-        f"'{path}' changed while it was being hashed; wait until whatever writes it "
-        "has finished, then hash it again."
-    )
-
-
-def _special_error(path: str, mode: int) -> ArtifactError:
-    kind = _SPECIAL_KINDS.get(stat.S_IFMT(mode), "special file")
-    return ArtifactError(
-        f"'{path}' is a {kind}, not a regular file or directory, so it has no content "
-        "digest; hash the files it stands for instead, or move it out of the directory."
-    )
-
-
-def _os_error(path: str, exc: OSError) -> ArtifactError:
-    """Turn an OSError met on ``path`` into a message a person can act on."""
-    if exc.errno == errno.ELOOP:
-        return ArtifactError(
-            f"'{path}' is a symbolic link loop (it leads back to itself); "
-            "point the link at a real file or remove it."
-        )
-    if isinstance(exc, FileNotFoundError):
-        with contextlib.suppress(OSError):
-            return ArtifactError(
-                f"'{path}' is a symbolic link to '{os.readlink(path)}', which does not "
-                "exist; point the link at a real file or remove it."
-            )
-        return ArtifactError(
-            f"No file or directory at '{path}'; check the path (or whether something "
-            "removed it during hashing)."
-        )
-    if isinstance(exc, PermissionError):
-        return ArtifactError(
-            f"Cannot read '{path}': permission denied; give this user read access "
-            "(e.g. `chmod u+r`, and `u+x` on directories) or hash a readable copy."
-        )
-    return ArtifactError(
-        f"Cannot read '{path}': {exc.strerror or exc}; check the file system and try again."
-    )
 
 
 __all__ = [
