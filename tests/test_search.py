@@ -286,10 +286,13 @@ def test_sorting_puts_missing_keys_last_and_breaks_ties_by_id(
     assert ids(searchable, sort=sort) == expected
 
 
+MAX_PAGES = 100  # far more than any walk here needs: past it, the cursor does not advance
+
+
 def walk(search: Any, store: Store, limit: int, **options: Any) -> list[str]:
     seen: list[str] = []
     cursor = None
-    while True:
+    for _ in range(MAX_PAGES):
         page = search(store, limit=limit, cursor=cursor, **options)
         seen += [getattr(item, "id", None) or item.artifact.digest for item in page.items]
         assert page.has_more == (page.next_cursor is not None)
@@ -297,6 +300,10 @@ def walk(search: Any, store: Store, limit: int, **options: Any) -> list[str]:
             return seen
         assert len(page.items) == limit
         cursor = page.next_cursor
+    pytest.fail(
+        f"{MAX_PAGES} pages of {limit} and still more: the cursor does not advance "
+        f"(the last items seen: {seen[-3 * limit :]})"
+    )
 
 
 @pytest.mark.parametrize("limit", [1, 2, 4])
