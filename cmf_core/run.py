@@ -226,7 +226,8 @@ class Run:
         try:
             self.flush()
         except Exception as exc:
-            self._finish(ExecutionStatus.FAILED, f"writing buffered metrics failed: {exc}")
+            failure = f"writing buffered metrics failed: {exc}"
+            self._finish(ExecutionStatus.FAILED, f"{error}; {failure}" if error else failure)
             raise
         self._finish(final, error)
 
