@@ -66,6 +66,8 @@ def record_name(name: str, what: str) -> str:
 def metric_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise InvalidInputError(f"A metric name must be a non-empty string, not {name!r}.")
+    if "\x00" in name:  # PostgreSQL cannot store it; a buffered step would fail its whole batch
+        raise InvalidInputError(f"A metric name must not contain NUL characters (\\x00): {name!r}.")
     return name
 
 

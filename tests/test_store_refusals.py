@@ -95,3 +95,13 @@ def test_a_value_postgresql_refuses_is_bad_input_not_a_failure_to_retry(
     cmf: Cmf, call: Callable[[Cmf], object]
 ) -> None:
     assert_refused_as_bad_input(cmf, call)
+
+
+def test_a_metric_name_postgresql_cannot_hold_is_refused_when_logged_not_at_flush(cmf: Cmf) -> None:
+    with cmf.execution("train") as run:
+        run.log_metric("loss", 0.9, step=0)
+        with pytest.raises(InvalidInputError, match="NUL"):
+            run.log_metric("lo\x00ss", 0.8, step=0)
+        run.log_metric("loss", 0.7, step=1)
+    assert cmf.store.get_execution(run.id).status is ExecutionStatus.COMPLETED
+    assert [m.value for m in cmf.store.get_metrics(run.id, name="loss")] == [0.9, 0.7]
