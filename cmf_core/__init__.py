@@ -57,14 +57,11 @@ if TYPE_CHECKING:
         StoreError,
         SyncError,
     )
-    from cmf_core.graph.export import (
-        export_lineage,
-        to_dot,
-        to_json,
-        to_mermaid,
-        to_openlineage,
-        to_prov,
-    )
+    from cmf_core.graph.export import export_lineage, to_json
+    from cmf_core.graph.export.dot import to_dot
+    from cmf_core.graph.export.mermaid import to_mermaid
+    from cmf_core.graph.export.openlineage import to_openlineage
+    from cmf_core.graph.export.prov import to_prov
     from cmf_core.graph.lineage import LineageGraph, lineage
     from cmf_core.graph.trace import Impact, Trace, impact, trace
     from cmf_core.hashing import DigestInfo, hash_path

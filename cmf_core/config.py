@@ -11,6 +11,13 @@ Where things are found:
 - **store URL** — ``CMF_STORE_URL``, else ``store_url`` in ``.cmf/config.toml``,
   else the SQLite file ``.cmf/metadata.db`` under the project root.
 - **site** — ``CMF_SITE``, else ``site`` in ``.cmf/config.toml``, else the host name.
+- **artifact cache** — whether logged inputs and outputs are copied into the
+  content store (``CMF_CACHE_INPUTS`` / ``CMF_CACHE_OUTPUTS`` or
+  ``cache_inputs`` / ``cache_outputs``: ``"true"`` or ``"false"``, both true by
+  default), and how (``CMF_CACHE_TYPE`` or ``cache_type``, like DVC's
+  ``cache.type``: ``"reflink,copy"`` by default); see :mod:`cmf_core.artifacts.cache`.
+- **remotes** — ``[remote.NAME]`` tables (``url = …`` and options) and
+  ``default_remote``; see :mod:`cmf_core.artifacts.remotes`.
 
 ``.cmf/config.toml`` may be committed, so keep passwords out of it: put a
 credentialed URL in ``CMF_STORE_URL`` (or in the untracked
@@ -28,7 +35,10 @@ from cmf_core.errors import ConfigError
 
 CMF_DIR = ".cmf"
 CONFIG_FILES = ("config.toml", "config.local.toml")
-KNOWN_KEYS = frozenset({"store_url", "site"})
+KNOWN_KEYS = frozenset(
+    {"store_url", "site", "cache_inputs", "cache_outputs", "cache_type", "default_remote"}
+)
+TABLES = frozenset({"remote"})  # tables of tables, read by read_config_tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +46,9 @@ class Settings:
     project_root: Path
     store_url: str
     site: str
+    cache_inputs: bool = True
+    cache_outputs: bool = True
+    cache_type: str = "reflink,copy"
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -79,13 +92,15 @@ def read_config_files(project_root: Path) -> dict[str, str]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"Cannot read {path}: {exc}. Fix or delete the file.") from exc
-        unknown = set(data) - KNOWN_KEYS
+        unknown = set(data) - KNOWN_KEYS - TABLES
         if unknown:
             raise ConfigError(
                 f"Unknown setting(s) {', '.join(sorted(unknown))} in {path}; "
-                f"known settings are {', '.join(sorted(KNOWN_KEYS))}."
+                f"known settings are {', '.join(sorted(KNOWN_KEYS | TABLES))}."
             )
         for key, value in data.items():
+            if key in TABLES:
+                continue
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"Setting {key!r} in {path} must be a non-empty string.")
             merged[key] = value
@@ -106,7 +121,81 @@ def load_settings(
         or default_store_url(root)
     )
     site = env.get("CMF_SITE") or files.get("site") or socket.gethostname()
-    return Settings(project_root=root, store_url=store_url, site=site)
+    return Settings(
+        project_root=root,
+        store_url=store_url,
+        site=site,
+        cache_inputs=_flag(env.get("CMF_CACHE_INPUTS") or files.get("cache_inputs", "true")),
+        cache_outputs=_flag(env.get("CMF_CACHE_OUTPUTS") or files.get("cache_outputs", "true")),
+        cache_type=env.get("CMF_CACHE_TYPE") or files.get("cache_type") or "reflink,copy",
+    )
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{text!r} is not a yes/no setting; use 'true' or 'false'.")
+
+
+def read_config_tables(
+    project_root: Path, table: str
+) -> tuple[dict[str, tuple[dict[str, str], str]], str | None]:
+    """The ``[table.NAME]`` entries of the config files, later files winning, and the
+    ``default_remote`` setting: ({NAME: (options, file it came from)}, default)."""
+    found: dict[str, tuple[dict[str, str], str]] = {}
+    default: str | None = None
+    for name in CONFIG_FILES:
+        path = project_root / CMF_DIR / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"Cannot read {path}: {exc}. Fix or delete the file.") from exc
+        default = data.get("default_remote", default)
+        entries = data.get(table, {})
+        if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+            raise ConfigError(f"[{table}] in {path} must hold tables: [{table}.NAME] url = …")
+        for entry, options in entries.items():
+            found[entry] = ({str(k): str(v) for k, v in options.items()}, f"{CMF_DIR}/{name}")
+    return found, default
+
+
+def write_remote_table(
+    project_root: Path, name: str, options: Mapping[str, str], *, default: bool
+) -> str:
+    """Add ``[remote.NAME]`` to the untracked ``.cmf/config.local.toml`` (made if missing);
+    with ``default``, set ``default_remote``. Returns the file written (relative)."""
+    import json
+
+    cmf_dir = init_project(project_root)
+    path = cmf_dir / CONFIG_FILES[1]
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        current = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}. Fix or delete the file.") from exc
+    if name in current.get("remote", {}):
+        raise ConfigError(
+            f"A remote named {name!r} is already defined in {path}; edit or remove it there."
+        )
+    lines = text.splitlines()
+    if default:  # a top-level key must come before the first table
+        lines = [line for line in lines if not line.strip().startswith("default_remote")]
+        lines.insert(0, f"default_remote = {json.dumps(name)}")
+    table = [f"[remote.{json.dumps(name)}]"]
+    table += [f"{json.dumps(key)} = {json.dumps(value)}" for key, value in options.items()]
+    body = "\n".join(lines).rstrip("\n")
+    text = (body + "\n\n" if body else "") + "\n".join(table) + "\n"
+    try:
+        tomllib.loads(text)
+        path.write_text(text, encoding="utf-8")
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot write {path}: {exc}.") from exc
+    return f"{CMF_DIR}/{CONFIG_FILES[1]}"
 
 
 def prepare_default_store(settings: Settings) -> None:

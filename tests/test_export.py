@@ -21,6 +21,7 @@ from test_lineage import Graph, digest
 
 from cmf_core.errors import ConfigError, InvalidInputError, NotFoundError
 from cmf_core.graph import export
+from cmf_core.graph.export import runs as export_runs
 from cmf_core.graph.lineage import ArtifactNode, LineageGraph, lineage
 from cmf_core.records import EventDirection, ExecutionStatus
 from cmf_core.store import Store
@@ -132,7 +133,7 @@ def test_dot_escapes_quotes_backslashes_and_newlines(store: Store) -> None:
 def test_pipeline_graph_holds_the_pipeline_and_stops_at_the_limit(
     runs: Graph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(export, "BATCH", 2)  # several pages
+    monkeypatch.setattr(export_runs, "BATCH", 2)  # several pages
     graph = export.pipeline_graph(runs.store, "fraud")
     executions = {n.id for n in graph.nodes if not isinstance(n, ArtifactNode)}
     assert executions == {runs.ids[n] for n in ("prep", "train", "bad", "live")}

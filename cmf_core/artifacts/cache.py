@@ -377,6 +377,8 @@ class Cache:
 
 def _make_folder(final: str) -> None:
     folder = os.path.dirname(final)
+    if os.path.isdir(folder):  # a stat: cheaper than a mkdir that fails
+        return
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:

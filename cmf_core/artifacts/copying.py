@@ -66,11 +66,13 @@ def write_temp(
     and leave nothing behind. The temporary file is not yet durable: pass it to
     :func:`make_durable`, then :func:`place` it.
     """
-    folder = os.path.dirname(final)
+    temp = temp_name(final)
     try:
-        os.makedirs(folder, exist_ok=True)
-        temp = temp_name(final)
-        fd = os.open(temp, _FLAGS, 0o644)
+        try:
+            fd = os.open(temp, _FLAGS, 0o644)
+        except FileNotFoundError:  # the folder is new: make it (rarely needed, so not first)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            fd = os.open(temp, _FLAGS, 0o644)
     except OSError as exc:
         raise write_error(final, exc) from exc
     try:
@@ -98,7 +100,8 @@ def write_temp(
 def _copy(source: BinaryIO, fd: int, report: Callable[[int], None] | None) -> tuple[str, int]:
     """Hash ``source`` into md5 while writing it to ``fd``, in one read pass."""
     hasher = hashlib.md5(usedforsecurity=False)
-    buffers = (bytearray(BLOCK_SIZE), bytearray(BLOCK_SIZE))
+    first = bytearray(min(BLOCK_SIZE, _size_hint(source) + 1))  # small files: a small buffer
+    buffers = [first, first]
     total = 0
     pending: Future[None] | None = None
     writer: ThreadPoolExecutor | None = None
@@ -115,6 +118,7 @@ def _copy(source: BinaryIO, fd: int, report: Callable[[int], None] | None) -> tu
                 pending.result()
             if writer is None and total >= _SMALL:
                 writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmf-write")
+                buffers = [bytearray(BLOCK_SIZE), bytearray(BLOCK_SIZE)]
             if writer is None:
                 _write_all(fd, chunk)
                 pending = None
@@ -130,6 +134,14 @@ def _copy(source: BinaryIO, fd: int, report: Callable[[int], None] | None) -> tu
         if writer is not None:
             writer.shutdown(wait=True)
     return hasher.hexdigest(), total
+
+
+def _size_hint(source: BinaryIO) -> int:
+    """The bytes left to read from ``source`` when it is a plain file, else a block."""
+    try:
+        return max(0, os.fstat(source.fileno()).st_size - source.tell())
+    except (OSError, AttributeError, ValueError):
+        return BLOCK_SIZE
 
 
 def _read_into(source: BinaryIO, view: memoryview) -> int:

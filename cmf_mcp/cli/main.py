@@ -245,12 +245,13 @@ def show_warning(
 
 def register_commands() -> None:
     """Add the query commands, each family kept in its own module."""
+    from cmf_mcp.cli import artifact as cli_artifact
     from cmf_mcp.cli import compare as cli_compare
     from cmf_mcp.cli import lineage as cli_lineage
     from cmf_mcp.cli import search as cli_search
     from cmf_mcp.cli import serve as cli_mcp
 
-    for module in (cli_search, cli_lineage, cli_compare, cli_mcp):
+    for module in (cli_search, cli_lineage, cli_compare, cli_mcp, cli_artifact):
         module.register(cli)
 
 
