@@ -13,10 +13,12 @@ from click.testing import CliRunner
 
 from cmf_core import ArtifactError, Cmf, ConfigError, NotFoundError
 from cmf_core.artifacts.cache import Cache
+from cmf_core.artifacts.pull import pull
+from cmf_core.artifacts.push import push
 from cmf_core.artifacts.remote_store import RemoteStore
 from cmf_core.artifacts.remotes import add_remote, get_remote, list_remotes
 from cmf_core.artifacts.status import artifact_status
-from cmf_core.artifacts.transfer import IncompleteTransferError, pull, push
+from cmf_core.artifacts.transfer import IncompleteTransferError
 from cmf_core.store import Store
 from cmf_mcp.cli.main import cli
 

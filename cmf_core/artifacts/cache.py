@@ -23,12 +23,10 @@ DVC's, ``reflink,copy``: nothing cmf logs changes the user's own files.
 
 import contextlib
 import os
-import stat
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING
 
 from cmf_core.artifacts import copying
 from cmf_core.artifacts.dvc_config import is_dvc_repo, read_dvc_config
@@ -40,30 +38,22 @@ from cmf_core.artifacts.layout import (
     oid_of,
     parse_manifest,
 )
-from cmf_core.errors import ArtifactError, InvalidInputError
+from cmf_core.artifacts.links import (
+    DEFAULT_LINK_TYPES,
+    LINK_TYPES,
+    LinkType,
+    link,
+    make_folder,
+    parse_link_types,
+)
+from cmf_core.artifacts.walk import FileToStore, walk
+from cmf_core.errors import ArtifactError
 
 if TYPE_CHECKING:
     from cmf_core.hashing import StatCache
 
-LinkType = Literal["reflink", "hardlink", "copy"]
-LINK_TYPES: tuple[LinkType, ...] = ("reflink", "hardlink", "copy")
-DEFAULT_LINK_TYPES: tuple[LinkType, ...] = ("reflink", "copy")
 WORKERS = 8  # threads copying a directory's files: small files are syscall-bound
 BATCH = 1000  # objects made durable with one sync (see copying.make_durable)
-_SKIPPED_NAMES = frozenset({".git"})
-_SKIPPED_DIRS = frozenset({".hg", ".dvc"})
-
-
-def parse_link_types(text: str | Sequence[str]) -> tuple[LinkType, ...]:
-    """``"reflink,hardlink,copy"`` (or a sequence) as link types, checked."""
-    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text)]
-    unknown = [n for n in names if n not in LINK_TYPES]
-    if unknown or not names:
-        raise InvalidInputError(
-            f"Unknown cache link type(s) {', '.join(unknown) or '(none)'}; use a comma-separated "
-            f"list of {', '.join(LINK_TYPES)}, e.g. 'reflink,copy'."
-        )
-    return tuple(cast(LinkType, n) for n in names)
 
 
 def cache_dir(project_root: Path) -> Path:
@@ -72,14 +62,6 @@ def cache_dir(project_root: Path) -> Path:
         configured = read_dvc_config(project_root).cache_dir
         return configured if configured is not None else project_root / ".dvc" / "cache"
     return project_root / ".cmf" / "cache"
-
-
-@dataclass(frozen=True, slots=True)
-class FileToStore:
-    path: str
-    relpath: str
-    md5: str | None  # known from the stat cache, or None (hashed while copying)
-    size: int
 
 
 class Cache:
@@ -218,7 +200,7 @@ class Cache:
             return size
         if self.has(digest):
             return 0
-        files = _walk(source)
+        files = walk(source)
         known = stat_cache.get_stat_entries([f.path for f, _ in files]) if stat_cache else {}
         with_md5 = []
         for file, (inode, mtime_ns) in files:
@@ -297,12 +279,12 @@ class Cache:
             final = self.object_path(file.md5)
             if os.path.isfile(final):
                 return None, file.md5
-            _make_folder(final)
+            make_folder(final)
             for kind in self.link_types:
                 if kind == "copy":
                     break
                 temp = copying.temp_name(final).removesuffix(".tmp") + ".link.tmp"
-                if _link(kind, file.path, temp):
+                if link(kind, file.path, temp):
                     return temp, file.md5
         try:
             with open(file.path, "rb") as source:
@@ -322,7 +304,7 @@ class Cache:
                 copying.discard([temp])
                 return None, md5
             moved = copying.temp_name(final)
-            _make_folder(final)
+            make_folder(final)
             os.replace(temp, moved)
             temp = moved
         return temp, md5
@@ -354,7 +336,7 @@ class Cache:
             raise copying.write_error(folder, exc) from exc
         temp = copying.temp_name(target)
         for kind in self.link_types:
-            if kind != "copy" and _link(kind, source, temp):
+            if kind != "copy" and link(kind, source, temp):
                 if kind == "reflink":
                     os.chmod(temp, 0o644)
                 break
@@ -373,62 +355,6 @@ class Cache:
         except OSError as exc:
             copying.discard([temp])
             raise copying.write_error(target, exc) from exc
-
-
-def _make_folder(final: str) -> None:
-    folder = os.path.dirname(final)
-    if os.path.isdir(folder):  # a stat: cheaper than a mkdir that fails
-        return
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise copying.write_error(folder, exc) from exc
-
-
-def _link(kind: LinkType, source: str, temp: str) -> bool:
-    """Try a reflink or hardlink of ``source`` at ``temp``; False when the file system refuses."""
-    try:
-        if kind == "hardlink":
-            os.link(source, temp)
-        else:
-            from dvc_objects.fs.system import reflink
-
-            reflink(source, temp)  # type: ignore[no-untyped-call]
-    except (OSError, NotImplementedError):
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        return False
-    return True
-
-
-def _walk(root: str) -> list[tuple[FileToStore, tuple[int, int]]]:
-    """The files of a directory as DVC lists them (see cmf_core.hashing's module docstring),
-    each with its (inode, mtime_ns) for the stat cache."""
-    found: list[tuple[FileToStore, tuple[int, int]]] = []
-    pending = [(root, "")]
-    while pending:
-        folder, prefix = pending.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as exc:
-            raise ArtifactError(f"Cannot list '{folder}': {exc.strerror}.") from exc
-        if prefix and any(entry.name == ".dvc" for entry in entries):
-            continue
-        for entry in entries:
-            if entry.name in _SKIPPED_NAMES:
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name not in _SKIPPED_DIRS:
-                    pending.append((entry.path, f"{prefix}{entry.name}/"))
-                continue
-            try:
-                info = entry.stat()
-            except OSError as exc:
-                raise ArtifactError(f"Cannot read '{entry.path}': {exc.strerror}.") from exc
-            if stat.S_ISREG(info.st_mode):
-                file = FileToStore(entry.path, prefix + entry.name, None, info.st_size)
-                found.append((file, (info.st_ino, info.st_mtime_ns)))
-    return found
 
 
 __all__ = [

@@ -139,7 +139,7 @@ def push_command(
     jobs: int | None,
 ) -> None:
     """Send the cached bytes of logged artifacts that the remote lacks."""
-    from cmf_core.artifacts.transfer import push
+    from cmf_core.artifacts.push import push
 
     target = _remote(ctx, remote_name)
     with open_store(ctx) as store:
@@ -168,7 +168,7 @@ def pull_command(
     `cmf artifact pull --execution ID` puts back exactly the inputs that execution
     read, at the paths it read them from: what `cmf reproduce ID` needs.
     """
-    from cmf_core.artifacts.transfer import pull
+    from cmf_core.artifacts.pull import pull
 
     target = _remote(ctx, remote_name)
     root = settings(ctx).project_root if executions else None
