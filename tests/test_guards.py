@@ -1,8 +1,10 @@
 """Guards: the public API, the direction of imports, and the README's commands."""
 
+import ast
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cmf_core
@@ -78,3 +80,53 @@ def test_the_readme_quickstart_names_only_real_methods() -> None:
         assert hasattr(Run, name), name
     for name in set(re.findall(r"\bcmf\.(\w+)\(", text)) - {"Cmf"}:
         assert hasattr(Cmf, name), name
+
+
+SURFACE_AND_DATABASE = ("mcp", "mcp_types", "fastapi", "starlette", "click", "sqlalchemy")
+
+
+def test_from_cmf_core_import_cmf_loads_no_surface_and_no_database_library() -> None:
+    code = (
+        "import sys; from cmf_core import Cmf; "
+        f"print(' '.join(m for m in {SURFACE_AND_DATABASE!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
+
+
+# Which folder (or file) owns each library: nothing else imports it, not even lazily.
+# ruff's banned-api (pyproject.toml) can only lift every ban in a folder at once; this
+# table is exact.
+OWNERS = {
+    "sqlalchemy": ("cmf_core/store/",),
+    "alembic": ("cmf_core/store/",),
+    "click": ("cmf_mcp/cli/",),
+    "mcp": ("cmf_mcp/mcp/",),
+    "mcp_types": ("cmf_mcp/mcp/",),
+    "fastapi": ("cmf_mcp/http/",),
+    "starlette": ("cmf_mcp/http/", "cmf_mcp/mcp/server.py"),  # the MCP HTTP transport
+    "uvicorn": ("cmf_mcp/http/", "cmf_mcp/mcp/server.py"),
+}
+
+
+def imported_packages(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, top-level package) of every absolute import in ``path``, however deep."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name.partition(".")[0]) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module.partition(".")[0]
+
+
+def test_each_library_is_imported_only_by_the_layer_that_owns_it() -> None:
+    offenders = []
+    for package in ("cmf_core", "cmf_mcp"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            where = path.relative_to(ROOT).as_posix()
+            for line, name in imported_packages(path):
+                owners = OWNERS.get(name)
+                if owners is not None and not where.startswith(owners):
+                    offenders.append(f"{where}:{line} imports {name}")
+    assert offenders == []
