@@ -55,13 +55,16 @@ class Recorder:
         capture_git: bool,
         capture_environment: bool,
         git_refresh_s: float,
+        track_with_dvc: bool = False,
     ) -> None:
+        from cmf_core.artifacts.keeper import ArtifactKeeper
         from cmf_core.config import load_settings, prepare_default_store
         from cmf_core.ids import Uuid7Generator
         from cmf_core.store import Store
 
         settings = load_settings(Path(project_root) if project_root is not None else None)
         self.project_root = settings.project_root
+        self.keeper = ArtifactKeeper.from_settings(settings, track_with_dvc=track_with_dvc)
         self.site = site or settings.site
         self.pipeline = pipeline
         self._pipeline_properties = json_mapping(properties, "properties")
@@ -206,4 +209,5 @@ class Recorder:
             project_root=self.project_root,
             stat_cache=self.stat_cache,
             provenance=self._provenance,
+            keeper=self.keeper,
         )

@@ -36,6 +36,7 @@ METRIC_BUFFER = 10_000  # step values written in one batch …
 METRIC_MAX_AGE_S = 1.0  # … or once the oldest buffered value is this old
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) and the hasher are imported on first use
+    from cmf_core.artifacts.keeper import ArtifactKeeper
     from cmf_core.hashing import StatCache
     from cmf_core.store import Store
 
@@ -51,8 +52,10 @@ class Run:
         project_root: Path,
         stat_cache: "StatCache",
         provenance: Provenance,
+        keeper: "ArtifactKeeper | None" = None,
     ) -> None:
         self._store = store
+        self._keeper = keeper
         self.id = execution_id
         self._project_root = project_root
         self._stat_cache = stat_cache
@@ -106,6 +109,8 @@ class Run:
         self._check_open()
         absolute, recorded = resolve_path(path, self._project_root)
         info = hash_path(absolute, stat_cache=self._stat_cache)
+        if self._keeper is not None:  # the bytes go into the content store before the event
+            self._keeper.keep(absolute, info, direction, stat_cache=self._stat_cache)
         row = ArtifactRow(
             digest=info.digest,
             type=kind.value,

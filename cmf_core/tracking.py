@@ -52,6 +52,10 @@ class Cmf(CmflibMethods):
     pipeline's properties; ``graph`` and ``is_server`` are accepted and ignored
     (lineage is always queryable; there is no separate server mode). See
     :mod:`cmf_core.cmflib.writer` for the cmflib methods.
+
+    Logged artifacts' bytes are kept in the project's content store as the
+    settings say (:mod:`cmf_core.artifacts.keeper`); ``track_with_dvc`` also
+    writes a ``.dvc`` file beside each, as ``dvc add`` would.
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class Cmf(CmflibMethods):
         capture_git: bool = True,
         capture_environment: bool = True,
         git_refresh_s: float = 2.0,
+        track_with_dvc: bool = False,
     ) -> None:
         from cmf_core.config import sqlite_url
 
@@ -88,6 +93,7 @@ class Cmf(CmflibMethods):
             capture_git=capture_git,
             capture_environment=capture_environment,
             git_refresh_s=git_refresh_s,
+            track_with_dvc=track_with_dvc,
         )
 
 

@@ -153,8 +153,9 @@ def test_an_object_missing_on_the_remote_names_the_artifact_and_executions(
 
 
 def test_push_names_artifacts_whose_bytes_were_never_cached(
-    pipeline: dict[str, str], project: Path
+    pipeline: dict[str, str], project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CMF_CACHE_OUTPUTS", "false")
     write(project / "extra.bin", b"never cached")
     with Cmf(pipeline="fraud", store=pipeline["store"], capture_environment=False) as cmf:
         with cmf.execution("report") as run:

@@ -8,6 +8,7 @@ A list is tried in order, the first that works is used.
 
 import contextlib
 import os
+import sys
 from collections.abc import Sequence
 from typing import Literal, cast
 
@@ -46,6 +47,8 @@ def link(kind: LinkType, source: str, temp: str) -> bool:
     try:
         if kind == "hardlink":
             os.link(source, temp)
+        elif sys.platform.startswith("linux"):
+            _clone(source, temp)
         else:
             from dvc_objects.fs.system import reflink
 
@@ -55,6 +58,21 @@ def link(kind: LinkType, source: str, temp: str) -> bool:
             os.unlink(temp)
         return False
     return True
+
+
+def _clone(source: str, temp: str) -> None:
+    """Linux's FICLONE ioctl, which dvc-objects' ``reflink`` issues too. Importing that
+    module imports fsspec, about 250 ms measured, on the first artifact a script logs; the
+    ioctl alone costs microseconds and fails at once on a file system without reflinks."""
+    import fcntl
+
+    ficlone = 0x40049409
+    with open(source, "rb") as src:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fcntl.ioctl(fd, ficlone, src.fileno())
+        finally:
+            os.close(fd)
 
 
 __all__ = [

@@ -69,6 +69,7 @@ def parse_param(text: str) -> tuple[str, Any]:
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Parameter.")
 @click.option("--input-type", type=click.Choice(TYPES), default="dataset", show_default=True)
 @click.option("--output-type", type=click.Choice(TYPES), default="dataset", show_default=True)
+@click.option("--dvc", "track_with_dvc", is_flag=True, help="Also write .dvc files.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
 def run(
@@ -80,6 +81,7 @@ def run(
     params: tuple[str, ...],
     input_type: str,
     output_type: str,
+    track_with_dvc: bool,
     command: tuple[str, ...],
 ) -> None:
     """Run COMMAND as one recorded execution (put it after --).
@@ -92,7 +94,8 @@ def run(
     from cmf_core.tracking import Cmf
 
     parsed = dict(parse_param(p) for p in params)
-    with Cmf(pipeline=pipeline, store=ctx.find_root().params.get("store")) as cmf:
+    store = ctx.find_root().params.get("store")
+    with Cmf(pipeline=pipeline, store=store, track_with_dvc=track_with_dvc) as cmf:
         execution_id, code = run_command(
             cmf,
             command,
