@@ -322,3 +322,22 @@ def gc(
 @click.group()
 def dvc() -> None:
     """Work with DVC projects."""
+
+
+@dvc.command(name="ingest")
+@click.option("--pipeline", help="Pipeline to record into (default: the project folder's name).")
+@click.pass_context
+def ingest_command(ctx: click.Context, pipeline: str | None) -> None:
+    """Record dvc.lock's stage runs and the *.dvc files as executions with their artifacts.
+
+    The bytes stay in DVC's cache and remotes; `cmf artifact pull` fetches them.
+    """
+    from cmf_core.artifacts.dvc_ingest import ingest_dvc
+
+    found = settings(ctx)
+    with open_store(ctx) as store:
+        report = ingest_dvc(store, found.project_root, pipeline=pipeline, site=found.site)
+    click.echo(
+        f"Recorded {report.executions} execution(s) with {report.artifacts} artifact event(s) "
+        f"in pipeline {report.pipeline!r}; {report.unchanged} already recorded."
+    )
