@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 from cmf_core.artifacts import copying
 from cmf_core.artifacts.layout import OBJECTS, is_oid
-from cmf_core.artifacts.remotes import Remote, filesystem_config
+from cmf_core.artifacts.remotes import Remote, filesystem_config, local_root
 from cmf_core.errors import ArtifactError, CmfError
 
 
@@ -33,10 +33,17 @@ class RemoteStore:
     """The objects of one remote (see the module docstring)."""
 
     def __init__(self, remote: Remote) -> None:
+        self.remote = remote
+        self.is_local = remote.is_local
+        self.is_object_store = False
+        if self.is_local:  # plain os calls: no import of dvc-objects, fsspec or dvc-data
+            self.fs: Any = None
+            self.root = local_root(remote)
+            self.objects_path = os.path.join(self.root, *OBJECTS)
+            return
         from dvc_data.hashfile.db import get_odb
         from dvc_objects.fs.base import ObjectFileSystem
 
-        self.remote = remote
         cls, kwargs, root = filesystem_config(remote)
         try:
             self.fs = cls(**kwargs)
@@ -47,7 +54,6 @@ class RemoteStore:
         self.root = root
         self.objects_path = self.fs.join(root, *OBJECTS)
         self.odb = get_odb(self.fs, self.objects_path)  # type: ignore[no-untyped-call]
-        self.is_local = remote.is_local
         self.is_object_store = isinstance(self.fs, ObjectFileSystem)
 
     def __repr__(self) -> str:
@@ -64,6 +70,8 @@ class RemoteStore:
         )
 
     def object_path(self, oid: str) -> str:
+        if self.is_local:
+            return f"{self.objects_path}{os.sep}{oid[:2]}{os.sep}{oid[2:]}"
         return str(self.odb.oid_to_path(oid))
 
     def existing(self, oids: Iterable[str], *, jobs: int) -> set[str]:
@@ -99,6 +107,11 @@ class RemoteStore:
         yield from (oid for oid in found if is_oid(oid))
 
     def size_of(self, oid: str) -> int:
+        if self.is_local:
+            try:
+                return os.stat(self.object_path(oid)).st_size
+            except FileNotFoundError:
+                return 0
         try:
             return int(self.fs.size(self.object_path(oid)) or 0)
         except FileNotFoundError:
@@ -149,6 +162,14 @@ class RemoteStore:
             raise self.error(f"could not send object {oid}", exc) from exc
 
     def remove(self, oid: str) -> None:
+        if self.is_local:
+            try:
+                os.unlink(self.object_path(oid))
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                raise self.error(f"could not delete object {oid}", exc) from exc
+            return
         try:
             self.fs.rm_file(self.object_path(oid))
         except FileNotFoundError:

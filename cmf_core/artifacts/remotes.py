@@ -198,6 +198,13 @@ def _refuse_secrets(name: str, url: str, options: dict[str, str], source: str) -
         )
 
 
+def local_root(remote: Remote) -> str:
+    """The absolute folder of a local remote (a path or a ``file://`` URL)."""
+    url = check_url(remote.url)
+    path = urlsplit(url).path if remote.scheme == "file" else url
+    return str(Path(path).expanduser().resolve())
+
+
 def filesystem_config(remote: Remote) -> tuple[type[Any], dict[str, Any], str]:
     """(dvc-objects file system class, its keyword arguments, the root path) for ``remote``."""
     from dvc_objects.fs import get_fs_cls
@@ -207,8 +214,7 @@ def filesystem_config(remote: Remote) -> tuple[type[Any], dict[str, Any], str]:
     if scheme in ("", "file"):
         from dvc_objects.fs.local import LocalFileSystem
 
-        path = urlsplit(url).path if scheme == "file" else url
-        return LocalFileSystem, {}, str(Path(path).expanduser().resolve())
+        return LocalFileSystem, {}, local_root(remote)
     try:
         cls: type[Any] = get_fs_cls({"url": url})  # type: ignore[no-untyped-call]
     except ImportError as exc:
