@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cmf_core.errors import ConfigError
+from cmf_core.errors import ConfigError, Kind
 
 CMF_DIR = ".cmf"
 CONFIG_FILES = ("config.toml", "config.local.toml")
@@ -91,18 +91,29 @@ def read_config_files(project_root: Path) -> dict[str, str]:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"Cannot read {path}: {exc}. Fix or delete the file.") from exc
+            raise ConfigError(
+                f"Cannot read {{path}}: {exc}. Fix or delete the file.",
+                kind=Kind.PATH,
+                path=str(path),
+            ) from exc
         unknown = set(data) - KNOWN_KEYS - TABLES
         if unknown:
             raise ConfigError(
-                f"Unknown setting(s) {', '.join(sorted(unknown))} in {path}; "
-                f"known settings are {', '.join(sorted(KNOWN_KEYS | TABLES))}."
+                f"Unknown setting(s) {', '.join(sorted(unknown))} in {{path}}; "
+                f"known settings are {', '.join(sorted(KNOWN_KEYS | TABLES))}.",
+                kind=Kind.VALUE,
+                choices=sorted(KNOWN_KEYS | TABLES),
+                path=str(path),
             )
         for key, value in data.items():
             if key in TABLES:
                 continue
             if not isinstance(value, str) or not value:
-                raise ConfigError(f"Setting {key!r} in {path} must be a non-empty string.")
+                raise ConfigError(
+                    f"Setting {key!r} in {{path}} must be a non-empty string.",
+                    kind=Kind.VALUE,
+                    path=str(path),
+                )
             merged[key] = value
     return merged
 

@@ -27,7 +27,7 @@ import os
 import stat
 from collections.abc import Iterator
 
-from cmf_core.errors import ArtifactError
+from cmf_core.errors import ArtifactError, Kind
 from cmf_core.file_errors import os_error, special_error
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
@@ -87,9 +87,11 @@ def _walk_folder(
         if is_regular(mode):
             if name == _DVCIGNORE:
                 raise ArtifactError(
-                    f"'{path}' is a .dvcignore file inside '{root}'; DVC refuses to track "
-                    f"such a directory, so it has no DVC digest. Move the patterns to a "
-                    f".dvcignore above '{root}', or delete the file."
+                    "'{path}' is a .dvcignore file inside '{root}'; DVC refuses to track "
+                    "such a directory, so it has no DVC digest. Move the patterns to a "
+                    ".dvcignore above '{root}', or delete the file.",
+                    kind=Kind.PATH,
+                    paths={"path": path, "root": root},
                 )
             add((path, prefix + name, info.st_ino, info.st_mtime_ns, info.st_size))
         elif not stat.S_ISDIR(mode):  # a symlink to a directory is skipped, as DVC does

@@ -25,17 +25,19 @@ own hint:
 - ``matches``: recorded values near it (or the candidates an ambiguous
   prefix matches);
 - ``choices``: the valid values, when the input had to be one of them;
-- ``path`` and ``store``: a file-system path and a store URL the message
-  names. The message writes them as ``{path}`` and ``{store}``; ``str(error)``
-  fills in the values, and a surface that must not show them (the MCP server
-  shows no path outside the project and no store URL) renders the error with
-  its own stand-ins through :meth:`CmfError.render`.
+- ``paths`` and ``store``: the file-system paths and the store URL the
+  message names. The message writes them as placeholders — ``{path}`` (the
+  ``path=`` argument), any other name given in ``paths=`` (``{target}``), and
+  ``{store}``; ``str(error)`` fills in the values, and a surface that must not
+  show them (the MCP server shows no path outside the project and no store
+  URL) renders the error with its own stand-ins through
+  :meth:`CmfError.render`.
 
 Third-party exceptions are wrapped once, where the library is called
 (``raise StoreError(...) from exc``).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 
 
@@ -79,6 +81,7 @@ class CmfError(Exception):
         matches: Sequence[str] = (),
         choices: Sequence[str] = (),
         path: str | None = None,
+        paths: Mapping[str, str] | None = None,
         store: str | None = None,
     ) -> None:
         self.message = message
@@ -86,9 +89,14 @@ class CmfError(Exception):
         self.reference = reference
         self.matches = tuple(matches)
         self.choices = tuple(choices)
-        self.path = path
+        self.paths = {**(paths or {}), **({"path": path} if path is not None else {})}
         self.store = store
         super().__init__(self.render())
+
+    @property
+    def path(self) -> str | None:
+        """The main path the message names (``{path}``), if any."""
+        return self.paths.get("path")
 
     def render(
         self,
@@ -96,10 +104,10 @@ class CmfError(Exception):
         path: Callable[[str], str] = _shown,
         store: Callable[[str], str] = _shown,
     ) -> str:
-        """The message with ``{path}`` and ``{store}`` shown by the given functions."""
+        """The message with its paths and ``{store}`` shown by the given functions."""
         text = self.message
-        if self.path is not None:
-            text = text.replace("{path}", path(self.path))
+        for name, value in self.paths.items():
+            text = text.replace("{" + name + "}", path(value))
         if self.store is not None:
             text = text.replace("{store}", store(self.store))
         return text

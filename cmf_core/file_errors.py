@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 
-from cmf_core.errors import ArtifactError
+from cmf_core.errors import ArtifactError, Kind
 
 _SPECIAL_KINDS = {
     stat.S_IFSOCK: "socket",
@@ -24,16 +24,20 @@ _SPECIAL_KINDS = {
 
 def changed_error(path: str) -> ArtifactError:
     return ArtifactError(
-        f"'{path}' changed while it was being hashed; wait until whatever writes it "
-        "has finished, then hash it again."
+        "'{path}' changed while it was being hashed; wait until whatever writes it "
+        "has finished, then hash it again.",
+        kind=Kind.PATH,
+        path=path,
     )
 
 
 def special_error(path: str, mode: int) -> ArtifactError:
     kind = _SPECIAL_KINDS.get(stat.S_IFMT(mode), "special file")
     return ArtifactError(
-        f"'{path}' is a {kind}, not a regular file or directory, so it has no content "
-        "digest; hash the files it stands for instead, or move it out of the directory."
+        f"'{{path}}' is a {kind}, not a regular file or directory, so it has no content "
+        "digest; hash the files it stands for instead, or move it out of the directory.",
+        kind=Kind.PATH,
+        path=path,
     )
 
 
@@ -41,24 +45,39 @@ def os_error(path: str, exc: OSError) -> ArtifactError:
     """Turn an OSError met on ``path`` into a message a person can act on."""
     if exc.errno == errno.ELOOP:
         return ArtifactError(
-            f"'{path}' is a symbolic link loop (it leads back to itself); "
-            "point the link at a real file or remove it."
+            "'{path}' is a symbolic link loop (it leads back to itself); "
+            "point the link at a real file or remove it.",
+            kind=Kind.PATH,
+            path=path,
         )
     if isinstance(exc, FileNotFoundError):
         with contextlib.suppress(OSError):
             return ArtifactError(
-                f"'{path}' is a symbolic link to '{os.readlink(path)}', which does not "
-                "exist; point the link at a real file or remove it."
+                "'{path}' is a symbolic link to '{target}', which does not "
+                "exist; point the link at a real file or remove it.",
+                kind=Kind.PATH,
+                paths={"path": path, "target": _absolute(path, os.readlink(path))},
             )
         return ArtifactError(
-            f"No file or directory at '{path}'; check the path (or whether something "
-            "removed it during hashing)."
+            "No file or directory at '{path}'; check the path (or whether something "
+            "removed it during hashing).",
+            kind=Kind.PATH,
+            path=path,
         )
     if isinstance(exc, PermissionError):
         return ArtifactError(
-            f"Cannot read '{path}': permission denied; give this user read access "
-            "(e.g. `chmod u+r`, and `u+x` on directories) or hash a readable copy."
+            "Cannot read '{path}': permission denied; give this user read access "
+            "(e.g. `chmod u+r`, and `u+x` on directories) or hash a readable copy.",
+            kind=Kind.PATH,
+            path=path,
         )
     return ArtifactError(
-        f"Cannot read '{path}': {exc.strerror or exc}; check the file system and try again."
+        f"Cannot read '{{path}}': {exc.strerror or exc}; check the file system and try again.",
+        kind=Kind.PATH,
+        path=path,
     )
+
+
+def _absolute(link: str, target: str) -> str:
+    """A link's target as an absolute path (a relative target counts from the link's folder)."""
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(link)), target))

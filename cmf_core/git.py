@@ -254,7 +254,10 @@ def _find_packed_ref(packed_refs: str, ref: str, work_tree: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise GitError(f"Cannot read {packed_refs} of {work_tree} ({exc.strerror}).") from exc
+        raise GitError(
+            f"Cannot read {{path}} of {{root}} ({exc.strerror}).",
+            paths={"path": packed_refs, "root": str(work_tree)},
+        ) from exc
     if not content.endswith(b"\n"):
         content += b"\n"
     end = content.find(b" " + ref.encode("utf-8") + b"\n")
@@ -270,8 +273,9 @@ def _read_text(path: str, work_tree: Path) -> str:
             return file.read().strip()
     except OSError as exc:
         raise GitError(
-            f"Cannot read {path} ({exc.strerror}): {work_tree} is not the root of a readable "
-            "Git work tree. Pass the folder that find_work_tree() returns."
+            f"Cannot read {{path}} ({exc.strerror}): {{root}} is not the root of a readable "
+            "Git work tree. Pass the folder that find_work_tree() returns.",
+            paths={"path": path, "root": str(work_tree)},
         ) from exc
 
 

@@ -41,7 +41,7 @@ from operator import itemgetter
 from typing import Protocol
 
 from cmf_core.dir_walk import WalkedFile, walk_dir
-from cmf_core.errors import ArtifactError, InvalidInputError
+from cmf_core.errors import ArtifactError, InvalidInputError, Kind
 from cmf_core.file_errors import changed_error, os_error, special_error
 from cmf_core.progress import HashProgress
 
@@ -157,7 +157,9 @@ def hash_path(
         raise special_error(given, info.st_mode)
     if given.endswith(os.sep) or (os.altsep is not None and given.endswith(os.altsep)):
         raise ArtifactError(
-            f"'{given}' is a file, not a directory; drop the trailing slash to hash the file."
+            "'{path}' is a file, not a directory; drop the trailing slash to hash the file.",
+            kind=Kind.PATH,
+            path=given,
         )
     file = (root, os.path.basename(root), info.st_ino, info.st_mtime_ns, info.st_size)
     cache = stat_cache if info.st_size >= SMALL_FILE else None

@@ -2,36 +2,16 @@
 
 No ORM row or database session leaves ``cmf_core.store``; callers get these
 immutable pydantic models instead, which serialise to JSON as they are (the
-CLI's ``--json``, the REST API and MCP tools all reuse them).
+CLI's ``--json``, the REST API and MCP tools all reuse them). The closed sets
+(statuses, directions, types) live in :mod:`cmf_core.vocabulary`.
 """
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-
-class ExecutionStatus(StrEnum):
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-class EventDirection(StrEnum):
-    INPUT = "input"
-    OUTPUT = "output"
-
-
-class ArtifactType(StrEnum):
-    DATASET = "dataset"
-    MODEL = "model"
-    METRICS = "metrics"
-    STEP_METRICS = "step_metrics"
-    DATASLICE = "dataslice"
-    LABEL = "label"
-    ENVIRONMENT = "environment"
-    OTHER = "other"
+from cmf_core.vocabulary import ArtifactType, EventDirection, ExecutionStatus
 
 
 class Record(BaseModel):

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from cmf_core.errors import ArtifactError, InvalidInputError
+from cmf_core.errors import ArtifactError, InvalidInputError, Kind
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 from cmf_core.tracking import Cmf
 
@@ -43,7 +43,9 @@ def run_command(
         cmf.resolve_path(path)  # fail on a bad path before anything is recorded
         if not Path(path).exists():
             raise ArtifactError(
-                f"Input {path} does not exist; create it or fix the path before running."
+                "Input {path} does not exist; create it or fix the path before running.",
+                kind=Kind.PATH,
+                path=str(path),
             )
     run = cmf.start_execution(stage, pipeline=pipeline, params=params, command=shlex.join(command))
     with run:

@@ -34,7 +34,10 @@ def resolve_reference(
         if digests:
             return "artifact", digests[0]
         raise NotFoundError(
-            f"No artifact was logged under the path {ref!r}.", kind=Kind.ARTIFACT, reference=ref
+            "No artifact was logged under the path '{path}'.",
+            kind=Kind.ARTIFACT,
+            reference=ref,
+            path=ref,
         )
     found: list[tuple[ReferenceKind, str]] = []
     problems: list[str] = []

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
-from cmf_core.errors import ConflictError, InvalidInputError, StoreError
+from cmf_core.errors import ConflictError, InvalidInputError, Kind, StoreError
 from cmf_core.store.engine import build_engine, first_line, prepare_schema, safe_url
 
 
@@ -85,8 +85,10 @@ class StoreBase:
                     "from this call was saved; change the value."
                 ) from exc
             raise StoreError(
-                f"Writing to the store {self.display_url} failed: {first_line(exc)}. "
-                "Nothing from this call was saved; retry it."
+                f"Writing to the store {{store}} failed: {first_line(exc)}. "
+                "Nothing from this call was saved; retry it.",
+                kind=Kind.STORE,
+                store=self.display_url,
             ) from exc
         except OverflowError as exc:  # SQLite's driver refuses an integer beyond 64 bits itself
             raise InvalidInputError(
@@ -101,5 +103,7 @@ class StoreBase:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"Reading the store {self.display_url} failed: {first_line(exc)}."
+                f"Reading the store {{store}} failed: {first_line(exc)}.",
+                kind=Kind.STORE,
+                store=self.display_url,
             ) from exc

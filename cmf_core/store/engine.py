@@ -44,8 +44,10 @@ def parse_store_url(url: str) -> URL:
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED:
         raise ConfigError(
-            f"Unsupported store URL scheme {backend!r} in {safe_url(parsed)}; "
-            "cmf stores are SQLite (sqlite:///…) or PostgreSQL (postgresql+psycopg://…)."
+            f"Unsupported store URL scheme {backend!r} in {{store}}; "
+            "cmf stores are SQLite (sqlite:///…) or PostgreSQL (postgresql+psycopg://…).",
+            kind=Kind.STORE,
+            store=safe_url(parsed),
         )
     if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -74,7 +76,9 @@ def build_engine(url: str) -> Engine:
     try:
         return create_engine(parsed, pool_pre_ping=True)
     except (NoSuchModuleError, SQLAlchemyError) as exc:
-        raise ConfigError(f"Cannot use store URL {safe_url(parsed)}: {exc}") from exc
+        raise ConfigError(
+            f"Cannot use store URL {{store}}: {exc}", kind=Kind.STORE, store=safe_url(parsed)
+        ) from exc
 
 
 def _sqlite_engine(parsed: URL) -> Engine:
@@ -83,13 +87,17 @@ def _sqlite_engine(parsed: URL) -> Engine:
         path = Path(database).expanduser()
         if path.is_dir():
             raise ConfigError(
-                f"The SQLite store {path} is a directory; name a file such as {path}/metadata.db."
+                "The SQLite store {store} is a directory; name a file in it, such as metadata.db.",
+                kind=Kind.STORE,
+                store=str(path),
             )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(
-                f"Cannot create the folder for the SQLite store {path}: {exc.strerror}."
+                f"Cannot create the folder for the SQLite store {{store}}: {exc.strerror}.",
+                kind=Kind.STORE,
+                store=str(path),
             ) from exc
     engine = create_engine(
         parsed,
@@ -158,15 +166,19 @@ def prepare_schema(engine: Engine, url: str) -> None:
                     return
     except SQLAlchemyError as exc:
         raise StoreError(
-            f"Cannot open the store {safe_url(url)}: {first_line(exc)}. Check that it is "
-            "reachable and that you may write to it."
+            f"Cannot open the store {{store}}: {first_line(exc)}. Check that it is "
+            "reachable and that you may write to it.",
+            kind=Kind.STORE,
+            store=safe_url(url),
         ) from exc
     if revision == HEAD_REVISION:
         return
     if revision not in REVISIONS:
         raise StoreError(
-            f"The store {safe_url(url)} has schema revision {revision!r}, newer than this cmf "
-            f"knows (newest: {HEAD_REVISION!r}); upgrade cmf (pip install -U cmf)."
+            f"The store {{store}} has schema revision {revision!r}, newer than this cmf "
+            f"knows (newest: {HEAD_REVISION!r}); upgrade cmf (pip install -U cmf).",
+            kind=Kind.STORE,
+            store=safe_url(url),
         )
     if engine.dialect.name == "sqlite":
         from cmf_core.store.migrate import upgrade_engine

@@ -339,8 +339,12 @@ class GraphReads(StoreBase):
         if pipeline not in known:
             shown = ", ".join(known[:20]) + (", …" if len(known) > 20 else "")
             raise NotFoundError(
-                f"No pipeline {pipeline!r} in {self.display_url}; "
-                + (f"recorded pipelines: {shown}." if known else "no pipeline is recorded yet.")
+                f"No pipeline {pipeline!r} in {{store}}; "
+                + (f"recorded pipelines: {shown}." if known else "no pipeline is recorded yet."),
+                kind=Kind.PIPELINE,
+                reference=pipeline,
+                choices=known,
+                store=self.display_url,
             )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cmf_core.errors import StoreError
+from cmf_core.errors import Kind, StoreError
 from cmf_core.store.engine import build_engine, first_line, read_revision, safe_url
 from cmf_core.store.schema import HEAD_REVISION
 
@@ -36,8 +36,10 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> None:
                 command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         raise StoreError(
-            f"Upgrading the store {safe_url(engine.url)} failed: {first_line(exc)}. Nothing was "
-            "changed by the failed step; restore from your backup if in doubt."
+            f"Upgrading the store {{store}} failed: {first_line(exc)}. Nothing was "
+            "changed by the failed step; restore from your backup if in doubt.",
+            kind=Kind.STORE,
+            store=safe_url(engine.url),
         ) from exc
 
 
@@ -56,6 +58,10 @@ def upgrade_store(url: str) -> tuple[str | None, str]:
             upgrade_engine(engine)
         return before, HEAD_REVISION
     except SQLAlchemyError as exc:
-        raise StoreError(f"Cannot open the store {safe_url(url)}: {first_line(exc)}.") from exc
+        raise StoreError(
+            f"Cannot open the store {{store}}: {first_line(exc)}.",
+            kind=Kind.STORE,
+            store=safe_url(url),
+        ) from exc
     finally:
         engine.dispose()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cmf_core.errors import AuthError, CmfError, InvalidInputError, Kind, NotFoundError, StoreError
 
-OUTSIDE = "a path outside the project"
+OUTSIDE = "<a path outside the project>"
 NOT_FOUND_HINTS = {
     Kind.EXECUTION: "search_executions or list_pipelines finds them.",
     Kind.ARTIFACT: "search_artifacts finds them (by path or type).",

@@ -26,13 +26,20 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from cmf_core.errors import InvalidInputError, Kind
 from cmf_core.search.cursor import decode_cursor as decode_position
 from cmf_core.search.cursor import encode_cursor as encode_position
+from cmf_core.vocabulary import (
+    ARTIFACT_TYPES,
+    DIRECTIONS,
+    ENDED_STATUSES,
+    LOGGABLE_TYPES,
+    STATUSES,
+)
 
 STRUCTURED_BUDGET = 20_000
 TEXT_BUDGET = 8_000
@@ -63,6 +70,25 @@ USER_DATA = (
 )
 
 DetailLevel = Literal["concise", "full"]
+
+
+def one_of(values: Sequence[str]) -> Any:
+    """``Literal[*values]``: a closed set taken from cmf_core's own table, not copied here."""
+    return Literal.__getitem__(tuple(values))
+
+
+if TYPE_CHECKING:  # the checker sees plain text; pydantic and the schema see the closed set
+    StatusName = str
+    EndStatusName = str
+    DirectionName = str
+    ArtifactTypeName = str
+    LoggableTypeName = str
+else:
+    StatusName = one_of(STATUSES)
+    EndStatusName = one_of(ENDED_STATUSES)
+    DirectionName = one_of(DIRECTIONS)
+    ArtifactTypeName = one_of(ARTIFACT_TYPES)
+    LoggableTypeName = one_of(LOGGABLE_TYPES)
 Detail = Annotated[
     DetailLevel,
     Field(
@@ -285,7 +311,7 @@ class ExecutionSummary(Output):
     short_id: str = Field(description="A prefix of id that is enough to name the execution.")
     pipeline: str
     stage: str
-    status: Literal["running", "completed", "failed"]
+    status: StatusName
     started_at: datetime
     ended_at: datetime | None
     duration_s: float | None
@@ -313,7 +339,7 @@ class LoggedArtifact(Output):
     execution_id: str
     digest: str = Field(description="The content digest; pass it to get_artifact.")
     short_digest: str
-    event: Literal["input", "output"]
+    event: DirectionName
     type: str
     path: str = Field(description="The path recorded, relative to the project root.")
     size: int | None
@@ -332,7 +358,7 @@ class EndedExecution(Output):
 
 
 class EventItem(Output):
-    direction: Literal["input", "output"]
+    direction: DirectionName
     path: str
     digest: str
     short_digest: str
@@ -358,7 +384,7 @@ class ExecutionView(PageInfo):
 class ArtifactUse(Output):
     execution_id: str
     short_id: str
-    direction: Literal["input", "output"]
+    direction: DirectionName
     path: str
     pipeline: str | None
     stage: str | None

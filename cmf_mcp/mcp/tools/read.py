@@ -21,6 +21,7 @@ from cmf_mcp.mcp.output import query as q
 from cmf_mcp.mcp.output.budget import execution_summary, result
 from cmf_mcp.mcp.output.schemas import (
     ArtifactRef,
+    ArtifactTypeName,
     ArtifactView,
     Cursor,
     Detail,
@@ -29,6 +30,7 @@ from cmf_mcp.mcp.output.schemas import (
     ExecutionView,
     Name,
     PipelinePage,
+    StatusName,
     decode_cursor,
 )
 from cmf_mcp.mcp.state import READ, ServerState, tool_errors
@@ -61,9 +63,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
         where: Filter = None,
         pipeline: Annotated[Name | None, Field(description="Only this pipeline.")] = None,
         stage: Annotated[Name | None, Field(description="Only this stage.")] = None,
-        status: Annotated[
-            Literal["running", "completed", "failed"] | None, Field(description="Only this state.")
-        ] = None,
+        status: Annotated[StatusName | None, Field(description="Only this state.")] = None,
         since: Annotated[
             Optional, Field(description="Started at or after (ISO date/time).")
         ] = None,
@@ -119,17 +119,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
     def search_artifacts(
         where: Filter = None,
         type: Annotated[
-            Literal[
-                "dataset",
-                "model",
-                "metrics",
-                "step_metrics",
-                "dataslice",
-                "label",
-                "environment",
-                "other",
-            ]
-            | None,
+            ArtifactTypeName | None,
             Field(description="Only this artifact type."),
         ] = None,
         path: Annotated[

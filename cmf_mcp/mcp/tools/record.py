@@ -8,7 +8,7 @@ What the tools share (:class:`~cmf_mcp.mcp.state.ServerState`,
 import os
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import unquote, urlparse
 
 from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
@@ -20,9 +20,12 @@ from pydantic import BeforeValidator, Field
 from cmf_core.errors import CmfWarning
 from cmf_mcp.mcp.output import budget as out
 from cmf_mcp.mcp.output.schemas import (
+    DirectionName,
     EndedExecution,
+    EndStatusName,
     ExecutionRef,
     JsonMap,
+    LoggableTypeName,
     LoggedArtifact,
     LoggedMetrics,
     Name,
@@ -145,14 +148,13 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             ),
         ],
         event: Annotated[
-            Literal["input", "output"],
+            DirectionName,
             Field(description="'input' if the run read it, 'output' if the run wrote it."),
         ],
         roots: Annotated[ListRootsResult | None, Resolve(declared_roots)],
         ctx: Context,
         type: Annotated[
-            Literal["dataset", "model", "metrics", "step_metrics", "dataslice", "label", "other"]
-            | None,
+            LoggableTypeName | None,
             Field(description="Artifact type; default 'dataset' for inputs, 'other' for outputs."),
         ] = None,
         properties: Annotated[
@@ -250,7 +252,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
     def end_execution(
         execution_id: ExecutionRef,
         status: Annotated[
-            Literal["completed", "failed"],
+            EndStatusName,
             Field(description="'completed' (default) or 'failed' when the work did not succeed."),
         ] = "completed",
         error: Annotated[
