@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cmf_core.auth import Scope, authenticate, create_token
+    from cmf_core.cmflib.importer import ImportSummary, import_mlmd
     from cmf_core.cmflib.query import CmfQuery
     from cmf_core.compare.compare import Comparison, compare_runs
     from cmf_core.compare.metrics import (
