@@ -25,6 +25,7 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +47,6 @@ from cmf_core.artifacts.links import (
     make_folder,
     parse_link_types,
 )
-from cmf_core.artifacts.walk import FileToStore, walk
 from cmf_core.errors import ArtifactError
 
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ def cache_dir(project_root: Path) -> Path:
         configured = read_dvc_config(project_root).cache_dir
         return configured if configured is not None else project_root / ".dvc" / "cache"
     return project_root / ".cmf" / "cache"
+
+
+@dataclass(frozen=True, slots=True)
+class FileToStore:
+    path: str
+    relpath: str
+    md5: str | None  # known from the stat cache, or None (hashed while copying)
+    size: int
 
 
 class Cache:
@@ -200,18 +208,20 @@ class Cache:
             return size
         if self.has(digest):
             return 0
-        files = walk(source)
-        known = stat_cache.get_stat_entries([f.path for f, _ in files]) if stat_cache else {}
+        from cmf_core.dir_walk import walk_dir  # the hasher's own walk: the same files
+
+        files = walk_dir(os.path.abspath(source))
+        known = stat_cache.get_stat_entries([f[0] for f in files]) if stat_cache else {}
         with_md5 = []
-        for file, (inode, mtime_ns) in files:
-            entry = known.get(file.path)
+        for path, relpath, inode, mtime_ns, size in files:
+            entry = known.get(path)
             is_known = entry is not None and (entry.inode, entry.mtime_ns, entry.size) == (
                 inode,
                 mtime_ns,
-                file.size,
+                size,
             )
             md5 = entry.md5 if entry is not None and is_known else None
-            with_md5.append(FileToStore(file.path, file.relpath, md5, file.size))
+            with_md5.append(FileToStore(path, relpath, md5, size))
         md5s, new = self._store_files(with_md5, workers=WORKERS)
         from cmf_core.hashing import manifest_bytes
 
