@@ -51,7 +51,7 @@ from enum import StrEnum
 from typing import Literal, TypeAlias
 
 from cmf_core.errors import InvalidInputError
-from cmf_core.records import ArtifactType, ExecutionStatus
+from cmf_core.vocabulary import ArtifactType, ExecutionStatus
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32

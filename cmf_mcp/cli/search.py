@@ -10,19 +10,11 @@ from typing import Any
 
 import click
 
+from cmf_core.search.help import filter_help, sort_help
 from cmf_mcp.cli.support import open_store, print_json
 
-WHERE_HELP = (
-    "Filter, e.g. 'metrics.accuracy >= 0.9 and (params.lr < 0.01 or stage = \"train\")'. "
-    "Fields: executions — pipeline stage status site id started_at ended_at git_commit "
-    "git_branch command error params.NAME properties.NAME metrics.NAME; artifacts — type "
-    "digest path size nfiles stage pipeline created_at properties.NAME. Operators: = != < "
-    "<= > >= like glob in, is [not] null, and or not, ( )."
-)
-SORT_HELP = (
-    "Sort key, '-' for descending: executions by started_at (default -started_at), ended_at, "
-    "metrics.NAME or params.NAME; artifacts by created_at (default -created_at), size, nfiles."
-)
+WHERE_HELP = filter_help()
+SORT_HELP = sort_help()
 
 
 def list_page(

@@ -15,6 +15,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field, StringConstraints
 
+from cmf_core.search.filters import MAX_LENGTH
+from cmf_core.search.help import filter_help, sort_help
 from cmf_mcp.mcp.output import budget as out
 from cmf_mcp.mcp.output import compare as c
 from cmf_mcp.mcp.output import query as q
@@ -37,17 +39,15 @@ from cmf_mcp.mcp.state import READ, ServerState, tool_errors
 
 ENRICHED_EXECUTIONS = 10  # producers and users of an artifact shown with pipeline and stage
 
-Filter = Annotated[
+ExecutionFilter = Annotated[
     str | None,
-    StringConstraints(max_length=2_000),
-    Field(
-        description="Optional filter, e.g. 'metrics.accuracy >= 0.9 and (params.lr < 0.01 or "
-        'stage = "train")\'. Fields: pipeline stage status site id started_at ended_at '
-        "git_commit git_branch command error params.NAME properties.NAME metrics.NAME "
-        "(artifacts: type digest path size nfiles stage pipeline created_at properties.NAME). "
-        "Operators: = != < <= > >= like glob in, is [not] null, and or not, ( ). Times are ISO "
-        "dates ('2024-05-01'); id, digest and git_commit match by prefix."
-    ),
+    StringConstraints(max_length=MAX_LENGTH),
+    Field(description="Optional. " + filter_help("executions")),
+]
+ArtifactFilter = Annotated[
+    str | None,
+    StringConstraints(max_length=MAX_LENGTH),
+    Field(description="Optional. " + filter_help("artifacts")),
 ]
 Optional = Annotated[str | None, StringConstraints(max_length=255)]
 
@@ -60,7 +60,7 @@ def register_read_tools(server: MCPServer[Any], state: ServerState) -> None:
 def register_queries(server: MCPServer[Any], state: ServerState) -> None:
     @server.tool(annotations=READ)
     def search_executions(
-        where: Filter = None,
+        where: ExecutionFilter = None,
         pipeline: Annotated[Name | None, Field(description="Only this pipeline.")] = None,
         stage: Annotated[Name | None, Field(description="Only this stage.")] = None,
         status: Annotated[StatusName | None, Field(description="Only this state.")] = None,
@@ -72,10 +72,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
         sort: Annotated[
             str,
             StringConstraints(max_length=100),
-            Field(
-                description="started_at, ended_at, metrics.NAME or params.NAME; '-' first for "
-                "descending (default '-started_at', newest first)."
-            ),
+            Field(description=sort_help("executions")),
         ] = "-started_at",
         limit: Annotated[int, Field(ge=1, le=100, description="Executions per page.")] = 20,
         cursor: Cursor = None,
@@ -117,7 +114,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
     @server.tool(annotations=READ)
     def search_artifacts(
-        where: Filter = None,
+        where: ArtifactFilter = None,
         type: Annotated[
             ArtifactTypeName | None,
             Field(description="Only this artifact type."),
@@ -133,7 +130,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
         sort: Annotated[
             str,
             StringConstraints(max_length=100),
-            Field(description="created_at, size or nfiles; '-' first for descending."),
+            Field(description=sort_help("artifacts")),
         ] = "-created_at",
         limit: Annotated[int, Field(ge=1, le=100, description="Artifacts per page.")] = 20,
         cursor: Cursor = None,
