@@ -33,6 +33,7 @@ input would join every run), a uri that is not an md5, an event whose
 artifact or execution the file does not hold, an execution in no stage.
 """
 
+import functools
 import math
 import re
 import uuid
@@ -154,6 +155,7 @@ class _Mapper:
         self.execution_ids: dict[int, tuple[_Pipeline, str]] = {}  # mlmd id -> (pipeline, id)
         self.digests: dict[int, str] = {}  # mlmd artifact id -> digest
         self.links: dict[int, _Links] = defaultdict(_Links)
+        self.artifacts: dict[int, Artifact] = {}  # mlmd artifact id -> its record
 
     def run(self) -> dict[str, RecordBatch]:
         self._contexts()
@@ -242,7 +244,7 @@ class _Mapper:
             properties=properties,
             error=None,
             site=None,
-            git_remote=None if remote is None else strip_credentials(remote),
+            git_remote=None if remote is None else _remote(remote),
             git_branch=None,
             git_commit_start=_text(props.get("Git_Start_Commit")),
             git_commit_end=_text(props.get("Git_End_Commit")),
@@ -308,7 +310,7 @@ class _Mapper:
         path = _path(event.path or node.name or digest, node.uri or "", self.mlmd.path.parent)
         pipeline.artifacts[digest] = self._artifact(node, digest)
         pipeline.events.append(
-            Event(
+            Event.model_construct(  # every field is built here, of its type: no need to check
                 execution_id=execution_id,
                 digest=digest,
                 direction=direction,
@@ -320,13 +322,16 @@ class _Mapper:
             self._step_metrics(path, digest, pipeline, execution_id, at)
 
     def _artifact(self, node: Node, digest: str) -> Artifact:
+        known = self.artifacts.get(node.id)
+        if known is not None:
+            return known
         properties = _plain({**node.properties, **node.custom})
         if isinstance(properties.get("git_repo"), str):
-            properties["git_repo"] = strip_credentials(properties["git_repo"])
+            properties["git_repo"] = _remote(properties["git_repo"])
         type = TYPES.get(node.type, ArtifactType.OTHER)
         if type is ArtifactType.OTHER:
             properties["mlmd_type"] = node.type
-        return Artifact(
+        record = Artifact(
             digest=digest,
             type=type,
             size=None,
@@ -334,6 +339,8 @@ class _Mapper:
             properties=properties,
             created_at=_at(node.created_ms),
         )
+        self.artifacts[node.id] = record
+        return record
 
     def _execution_metrics(
         self, node: Node, mlmd_id: int, pipeline: _Pipeline, execution_id: str, at: datetime
@@ -363,7 +370,9 @@ class _Mapper:
         for column in found.skipped_columns:
             self.tally.skip("metrics", f"{path} {column}", "its step-metrics column is not numbers")
         pipeline.metrics.extend(
-            Metric(execution_id=execution_id, name=name, step=step, value=value, time=at)
+            Metric.model_construct(
+                execution_id=execution_id, name=name, step=step, value=value, time=at
+            )
             for name, step, value in found.rows
         )
 
@@ -380,6 +389,9 @@ def _path(name: str, uri: str, root: Path) -> str:
     """The path cmflib logged: the name less its ``:<hash>[:…]`` suffix, relative if under root."""
     marker = f":{uri}"
     logged = name.split(marker, 1)[0] if uri and marker in name else name
+    plain = not logged.startswith(("/", "./")) and not logged.endswith("/")
+    if plain and "/." not in logged and "//" not in logged:
+        return logged  # already as PurePosixPath would write it
     posix = PurePosixPath(logged)
     if posix.is_absolute():
         try:
@@ -387,6 +399,12 @@ def _path(name: str, uri: str, root: Path) -> str:
         except ValueError:
             return posix.as_posix()
     return posix.as_posix()
+
+
+@functools.lru_cache(maxsize=64)
+def _remote(url: str) -> str:
+    """A Git remote without its credentials (cached: every record of a project has one)."""
+    return strip_credentials(url)
 
 
 def _param(value: Value) -> Value:

@@ -235,27 +235,18 @@ def _read_properties(
     owner = {"ExecutionProperty": "execution_id", "ArtifactProperty": "artifact_id"}.get(
         table, "context_id"
     )
-    bool_column = "bool_value" if has_bool else "NULL"
+    # A property holds one of its value columns; coalesce keeps that value's SQLite type.
+    bool_value = "bool_value" if has_bool else "NULL"
     query = (
-        f"SELECT {owner}, name, is_custom_property, int_value, double_value, string_value, "
-        f"{bool_column} FROM {table}"
+        f"SELECT {owner}, name, is_custom_property, "
+        f"coalesce(int_value, double_value, string_value), {bool_value} FROM {table}"
     )
-    for (
-        owner_id,
-        name,
-        is_custom,
-        int_value,
-        double_value,
-        string_value,
-        bool_value,
-    ) in conn.execute(query):
+    for owner_id, name, is_custom, value, flag in conn.execute(query):
         node = nodes.get(owner_id)
         if node is None:
             continue  # a property of a deleted node
-        value: Value = next(
-            (v for v in (int_value, double_value, string_value) if v is not None),
-            None if bool_value is None else bool(bool_value),
-        )
+        if value is None and flag is not None:
+            value = bool(flag)
         (node.custom if is_custom else node.properties)[name] = value
 
 

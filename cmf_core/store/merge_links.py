@@ -16,6 +16,7 @@ each artifact digest. Then:
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -64,6 +65,14 @@ class MergeState:
 
 
 def merge_events(state: MergeState, records: Sequence[Event]) -> None:
+    # Plain tuples through the driver: SQLAlchemy's per-row parameter handling would cost
+    # more than the database's own insert.
+    insert_sql = _insert_sql(state.conn, "events", _EVENT_COLUMNS) + " ON CONFLICT DO NOTHING"
+    bind = events.c.created_at.type.bind_processor(state.conn.dialect)
+
+    def at(value: datetime) -> Any:
+        return value if bind is None else bind(value)
+
     kept = unique(records, _event_key, lambda first, _second: first)
     state.check_executions(record.execution_id for record in kept)
     state.remember_artifact_ids(record.digest for record in kept)
@@ -87,9 +96,9 @@ def merge_events(state: MergeState, records: Sequence[Event]) -> None:
                 state.tally.add("events", "unchanged")
                 continue
             stored.add(row)
-            fresh.append(dict(zip(_EVENT_COLUMNS, (*row, record.created_at), strict=True)))
+            fresh.append((*row, at(record.created_at)))
         if fresh:
-            state.conn.execute(state.insert(events).on_conflict_do_nothing(), fresh)
+            state.conn.exec_driver_sql(insert_sql, fresh)
         state.tally.add("events", "new", len(fresh))
         state.progress(len(chunk))
 
@@ -106,6 +115,7 @@ def merge_metrics(state: MergeState, records: Sequence[Metric]) -> None:
             )
 
     kept = unique(records, _metric_key, None, clash)
+    insert_sql = _insert_sql(state.conn, "metrics", _METRIC_COLUMNS)
     state.check_executions(record.execution_id for record in kept)
     for chunk in chunks(kept):
         stored = _stored_metrics(state.conn, chunk)
@@ -118,8 +128,7 @@ def merge_metrics(state: MergeState, records: Sequence[Metric]) -> None:
             key, value = _metric_key(record), _plain(record.value)
             if key not in stored:
                 stored[key] = value
-                row = (*key, value, record.time.timestamp())
-                fresh.append(dict(zip(_METRIC_COLUMNS, row, strict=True)))
+                fresh.append((*key, value, record.time.timestamp()))
             elif stored[key] == value:
                 state.tally.add("metrics", "unchanged")
             else:
@@ -131,7 +140,7 @@ def merge_metrics(state: MergeState, records: Sequence[Metric]) -> None:
                     {"value": value},
                 )
         if fresh:
-            state.conn.execute(metrics.insert(), fresh)
+            state.conn.exec_driver_sql(insert_sql, fresh)
         state.tally.add("metrics", "new", len(fresh))
         state.progress(len(chunk))
 
@@ -150,6 +159,11 @@ def _stored_metrics(
         )
         found.update(((r.execution_id, r.name, r.step), r.value) for r in conn.execute(query))
     return found
+
+
+def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
 
 
 def _event_key(record: Event) -> tuple[str, str, str, str]:
