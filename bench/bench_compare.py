@@ -24,7 +24,7 @@ Each figure is the median (and p90) of ``--repeats`` calls after 3 warm-up calls
 on a store opened once. Prints one JSON object; ``--quick`` uses a 20,000-execution
 store in a temporary folder (deleted at exit) and fewer repeats.
 
-    /work/venv/bin/python bench/bench_compare.py [--quick] [--executions N] [--repeats N]
+    .venv/bin/python bench/bench_compare.py [--quick] [--executions N] [--repeats N]
 """
 
 import argparse

@@ -22,7 +22,7 @@ writers anyway, so the honest expectation is a ratio near 1, not 8.
 Prints one JSON object on stdout (medians over ``--rounds`` rounds, each into a
 fresh store); temporary data is deleted at exit. ``--quick`` runs 4 × 50 once.
 
-    /work/venv/bin/python bench/bench_concurrency.py [--quick]
+    .venv/bin/python bench/bench_concurrency.py [--quick]
 """
 
 import argparse

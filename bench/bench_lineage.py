@@ -31,7 +31,7 @@ on a store opened once, with the size of the answer (nodes, edges, hops reached,
 why it was cut). Prints one JSON object; ``--quick`` uses a 20,000-execution store in
 a temporary folder (deleted at exit) and fewer repeats.
 
-    /work/venv/bin/python bench/bench_lineage.py [--quick] [--executions N] [--repeats N]
+    .venv/bin/python bench/bench_lineage.py [--quick] [--executions N] [--repeats N]
 """
 
 import argparse

@@ -30,7 +30,7 @@ here: cmflib is not installed, and it needs ML Metadata and DVC.
 Prints one JSON object on stdout (times in ms, medians of the repeats); all
 temporary data is deleted at exit. ``--quick`` runs a short smoke version.
 
-    /work/venv/bin/python bench/bench_logging.py [--quick]
+    .venv/bin/python bench/bench_logging.py [--quick]
 """
 
 import argparse

@@ -24,7 +24,7 @@ client — the way Claude Code or Claude Desktop talk to a server):
 Prints one JSON object on stdout. ``--quick`` uses a 2,000-execution store in a
 temporary folder and fewer repeats (a smoke run of the script).
 
-    /work/venv/bin/python bench/bench_mcp.py [--quick] [--repeats N] [--calls N]
+    .venv/bin/python bench/bench_mcp.py [--quick] [--repeats N] [--calls N]
         [--executions N]
 """
 

@@ -32,7 +32,7 @@ when a case takes over 10 s in all), on a store opened once, with the number of 
 on the page. Prints one JSON object; ``--quick`` uses a 20,000-execution store in a
 temporary folder (deleted at exit), fewer repeats and no PostgreSQL.
 
-    /work/venv/bin/python bench/bench_search.py [--quick] [--sizes 1000000,100000]
+    .venv/bin/python bench/bench_search.py [--quick] [--sizes 1000000,100000]
         [--repeats N]
 """
 

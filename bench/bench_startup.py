@@ -24,7 +24,7 @@ packages, by cumulative time (what making that import lazy would save).
 Prints one JSON object on stdout (times in ms); temporary folders are deleted
 at exit. ``--quick`` runs a short smoke version.
 
-    /work/venv/bin/python bench/bench_startup.py [--quick]
+    .venv/bin/python bench/bench_startup.py [--quick]
 """
 
 import argparse

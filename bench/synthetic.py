@@ -3,12 +3,12 @@
 Python (from a script in bench/, ``from synthetic import …``)::
 
     from bench.synthetic import ensure, generate
-    s = generate("sqlite:////tmp/s.db", executions=100_000, seed=0)  # always a NEW store
+    s = generate("sqlite:///bench/data/s.db", executions=100_000, seed=0)  # always a NEW store
     s = ensure(None, executions=1_000_000)  # reuse bench/data/synthetic-n1000000-s0-p20.db
 
 CLI (prints the :class:`SyntheticStore` as JSON; progress on stderr)::
 
-    /work/venv/bin/python bench/synthetic.py --executions 1000000 [--seed 0] [--pipelines 20]
+    .venv/bin/python bench/synthetic.py --executions 1000000 [--seed 0] [--pipelines 20]
         [--url URL] [--batch 20000] [--force]
 
 Default URL: ``bench/data/synthetic-n<N>-s<seed>-p<pipelines>.db`` (git-ignored). A small
