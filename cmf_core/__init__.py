@@ -37,13 +37,14 @@ if TYPE_CHECKING:
     from cmf_core.auth import Scope, authenticate, create_token
     from cmf_core.cmflib.importer import ImportSummary, import_mlmd
     from cmf_core.cmflib.query import CmfQuery
-    from cmf_core.compare.compare import Comparison, compare_runs
+    from cmf_core.compare.compare import compare_runs
     from cmf_core.compare.metrics import (
         MetricSeries,
         list_metric_names,
         metric_across_stage,
         metric_history,
     )
+    from cmf_core.compare.records import Comparison
     from cmf_core.config import Settings, find_project_root, init_project, load_settings
     from cmf_core.errors import (
         ArtifactError,

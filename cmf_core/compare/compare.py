@@ -9,166 +9,46 @@
     #   featurize runs 0193a0f1 and 0193a0f9 whose params differ in scale',
     #  'lr changed 0.01 → 0.1', 'input data/labels.csv changed (md5:…)', 'numpy 1.26.4 → 2.0.2']
 
-Every per-run list in the record is aligned with ``executions``; the first
-execution is the baseline that changes, deltas and ratios are measured
-against. ``change`` is ``same`` or ``changed`` when every run has the value,
-``added`` when the baseline lacks it, ``removed`` when the baseline has it
-and some other run lacks it. Inputs and outputs are diffed by digest: paths
-each present in only some runs that hold the same bytes, every run under
-exactly one of them, are one ``moved`` entry (``PathDiff.paths`` says which
-path each run used) rather than one path removed and another added.
-
-Where the runs' upstream lineage parts is found by the lock-step walk in
-``cmf_core.compare.divergence``; the sentences of ``summary`` (and their order) are
-written by ``cmf_core.compare.text``.
+The record and its change rules are :mod:`cmf_core.compare.records`; where the
+runs' upstream lineage parts is found by the lock-step walk in
+:mod:`cmf_core.compare.divergence`; the sentences of ``summary`` (and their
+order) are written by :mod:`cmf_core.compare.text`. This module reads the runs
+and assembles the record.
 """
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from cmf_core.compare.divergence import Found, Walk, moved_groups
+from cmf_core.compare.records import (
+    CodeDiff,
+    Comparison,
+    Divergence,
+    EnvironmentDiff,
+    MetricDiff,
+    PackageDiff,
+    ParamDiff,
+    PathDiff,
+    RunRef,
+    SeriesDiff,
+    SeriesSummary,
+    change_of,
+)
+from cmf_core.compare.text import describe_divergence, summarize
 from cmf_core.errors import InvalidInputError
-from cmf_core.records import EventDetail, EventDirection, Execution, ExecutionStatus, Record
+from cmf_core.records import EventDetail, EventDirection, Execution
 
 if TYPE_CHECKING:
-    from cmf_core.compare.divergence import Found
     from cmf_core.store import Store
     from cmf_core.store.history import SeriesStats
 
 MAX_RUNS = 20
 
-Change = Literal["same", "changed", "added", "removed"]
-PathChange = Literal["same", "changed", "added", "removed", "moved"]
-DivergenceKind = Literal["settings", "source", "missing", "nondeterministic"]
-
-
-class RunRef(Record):
-    """An execution as a comparison names it; ``label`` is a prefix unique in the comparison."""
-
-    id: str
-    label: str
-    pipeline: str
-    stage: str
-    status: ExecutionStatus
-    started_at: datetime
-    ended_at: datetime | None
-    error: str | None
-
-
-class ParamDiff(Record):
-    name: str
-    change: Change
-    values: list[Any]
-    """One per run; None where the run has no such param."""
-
-
-class MetricDiff(Record):
-    """An execution-level metric; ``deltas`` and ``ratios`` are against the first run."""
-
-    name: str
-    change: Change
-    values: list[float | None]
-    deltas: list[float | None]
-    ratios: list[float | None]
-
-
-class SeriesSummary(Record):
-    """A step series: values are NaN where NaN was logged; min and max skip NaN."""
-
-    count: int
-    nan_count: int
-    first_step: int
-    last_step: int
-    first: float
-    last: float
-    min: float | None
-    max: float | None
-    min_step: int | None
-    max_step: int | None
-
-
-class SeriesDiff(Record):
-    name: str
-    change: Change
-    summaries: list[SeriesSummary | None]
-
-
-class PathDiff(Record):
-    """An input or output path: the digest each run read or wrote there.
-
-    A ``moved`` entry is the same bytes under different paths: ``path`` is the
-    baseline's, ``paths`` the one each run used (None for every other change)."""
-
-    path: str
-    change: PathChange
-    digests: list[str | None]
-    type: str
-    paths: list[str | None] | None = None
-
-
-class CodeDiff(Record):
-    changed: bool
-    commits: list[str | None]
-    dirty: list[bool | None]
-    diff_digests: list[str | None]
-    branches: list[str | None]
-    remotes: list[str | None]
-
-
-class PackageDiff(Record):
-    name: str
-    change: Change
-    versions: list[str | None]
-
-
-class EnvironmentDiff(Record):
-    """Environments from their recorded documents; ``packages`` lists only those that differ."""
-
-    changed: bool
-    digests: list[str | None]
-    python: list[str | None]
-    platforms: list[str | None]
-    packages: list[PackageDiff]
-
-
-class Divergence(Record):
-    """Where the runs' upstream lineage parts (see ``cmf_core.compare.divergence`` for ``kind``)."""
-
-    kind: DivergenceKind
-    hops: int
-    """Artifact hops above the compared runs: 1 is their own inputs."""
-    trail: list[str]
-    """The paths followed from the compared runs up to ``path`` (``path`` last)."""
-    path: str
-    digests: list[str | None]
-    producers: list[RunRef | None]
-    """The executions that wrote ``digests`` (None for a source or a missing path)."""
-    reasons: list[str]
-    sentence: str
-
-
-class Comparison(Record):
-    executions: list[RunRef]
-    params: list[ParamDiff]
-    metrics: list[MetricDiff]
-    series: list[SeriesDiff]
-    inputs: list[PathDiff]
-    outputs: list[PathDiff]
-    code: CodeDiff
-    environment: EnvironmentDiff
-    divergence: list[Divergence]
-    summary: list[str]
-    """Plain sentences, most telling first: what a person or a model reads first."""
-
 
 def compare_runs(store: "Store", ids: Sequence[str]) -> Comparison:
     """Compare two or more executions (ids or unique prefixes); the first is the baseline."""
-    # Imported here, not at the top: both modules import from this one.
-    from cmf_core.compare.divergence import Walk
-    from cmf_core.compare.text import describe_divergence, summarize
-
     if isinstance(ids, str) or len(ids) < 2 or len(ids) > MAX_RUNS:
         raise InvalidInputError(
             f"Compare needs 2 to {MAX_RUNS} executions (ids or unique prefixes), "
@@ -233,19 +113,6 @@ def _shared(a: str, b: str) -> int:
     return next(
         (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
     )
-
-
-def change_of(values: Sequence[Any], present: Sequence[bool]) -> Change:
-    if all(present):
-        return "same" if all(same_value(v, values[0]) for v in values) else "changed"
-    return "removed" if present[0] else "added"
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Equal as recorded values: NaN equals NaN, 1 equals 1.0, True does not equal 1."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return isinstance(a, bool) == isinstance(b, bool) and bool(a == b)
 
 
 def _params(runs: Sequence[Execution]) -> list[ParamDiff]:
@@ -316,8 +183,6 @@ def _series(runs: Sequence[Execution], stats: Sequence["SeriesStats"]) -> list[S
 def _paths(
     runs: Sequence[Execution], events: dict[str, list[EventDetail]], direction: EventDirection
 ) -> list[PathDiff]:
-    from cmf_core.compare.divergence import moved_groups
-
     seen: list[dict[str, EventDetail]] = [
         {e.path: e for e in events[r.id] if e.direction is direction} for r in runs
     ]
@@ -405,7 +270,7 @@ def _platform(document: dict[str, Any] | None) -> str | None:
     return " ".join(words) or None
 
 
-def _divergence(found: "Found", labels: dict[str, str], sentence: str) -> Divergence:
+def _divergence(found: Found, labels: dict[str, str], sentence: str) -> Divergence:
     last = found.steps[-1]
     return Divergence(
         kind=found.kind,

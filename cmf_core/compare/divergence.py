@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cmf_core.compare.compare import DivergenceKind, change_of
+from cmf_core.compare.records import DivergenceKind, change_of
 from cmf_core.records import EventDetail, Execution
 
 if TYPE_CHECKING:

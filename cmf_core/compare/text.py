@@ -10,7 +10,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from cmf_core.compare.compare import (
+from cmf_core.compare.divergence import Found, Step
+from cmf_core.compare.records import (
     CodeDiff,
     Comparison,
     EnvironmentDiff,
@@ -18,7 +19,6 @@ from cmf_core.compare.compare import (
     PathDiff,
     SeriesDiff,
 )
-from cmf_core.compare.divergence import Found, Step
 from cmf_core.records import Execution, ExecutionStatus
 
 MAX_SENTENCES = 30

@@ -8,8 +8,8 @@ import click
 from cmf_mcp.cli.support import open_store, print_json, settings
 
 if TYPE_CHECKING:
-    from cmf_core.compare.compare import Comparison, PathDiff
     from cmf_core.compare.metrics import MetricName, MetricSeries, StageMetric
+    from cmf_core.compare.records import Comparison, PathDiff
     from cmf_core.recipes.recipe import Recipe
 
 

@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from cmf_core.compare.compare import Comparison
 from cmf_core.compare.metrics import MetricSeries
+from cmf_core.compare.records import Comparison
+from cmf_core.digest import short_digest
 from cmf_core.recipes.recipe import Recipe
 from cmf_mcp.mcp.output.budget import DATA, data, more_line, plain, when
 from cmf_mcp.mcp.output.schemas import (
@@ -24,7 +25,6 @@ from cmf_mcp.mcp.output.schemas import (
     cut_to,
     encode_cursor,
     fit,
-    short_digest,
     short_id,
     size_of,
 )
