@@ -35,6 +35,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cmf_core.digest import file_digest
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from importlib.metadata import Distribution
 
@@ -68,7 +70,7 @@ def capture_environment() -> EnvironmentInfo:
         "packages": _installed_packages(),
     }
     digest = hashlib.md5(_canonical_json(document), usedforsecurity=False).hexdigest()
-    return EnvironmentInfo(digest=f"md5:{digest}", document=document)
+    return EnvironmentInfo(digest=file_digest(digest), document=document)
 
 
 def _normalize_name(name: str) -> str:

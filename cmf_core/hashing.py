@@ -40,6 +40,7 @@ from json.encoder import encode_basestring_ascii as _json_string
 from operator import itemgetter
 from typing import Protocol
 
+from cmf_core.digest import dir_digest, file_digest, is_dir_digest
 from cmf_core.dir_walk import WalkedFile, walk_dir
 from cmf_core.errors import ArtifactError, InvalidInputError, Kind
 from cmf_core.file_errors import changed_error, os_error, special_error
@@ -80,7 +81,7 @@ class DigestInfo:
     @property
     def is_dir(self) -> bool:
         """Whether the digest names a directory manifest."""
-        return self.digest.endswith(".dir")
+        return is_dir_digest(self.digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +165,7 @@ def hash_path(
     file = (root, os.path.basename(root), info.st_ino, info.st_mtime_ns, info.st_size)
     cache = stat_cache if info.st_size >= SMALL_FILE else None
     (md5,) = _hash_files([file], cache, progress, 1)
-    return DigestInfo(f"md5:{md5}", info.st_size, None)
+    return DigestInfo(file_digest(md5), info.st_size, None)
 
 
 def _hash_dir(
@@ -175,7 +176,7 @@ def _hash_dir(
     md5s = _hash_files(files, stat_cache, progress, workers)
     data = manifest_bytes(zip((file[1] for file in files), md5s, strict=True))
     digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    return DigestInfo(f"md5:{digest}.dir", sum(file[4] for file in files), len(files))
+    return DigestInfo(dir_digest(digest), sum(file[4] for file in files), len(files))
 
 
 def manifest_bytes(entries: Iterable[tuple[str, str]]) -> bytes:

@@ -33,6 +33,7 @@ from cmf_core.cmflib.columns import (
     load_pandas,
     to_frame,
 )
+from cmf_core.digest import PREFIX, from_object_id
 from cmf_core.errors import InvalidInputError, NotFoundError
 from cmf_core.records import Execution
 
@@ -333,10 +334,10 @@ class CmfQuery:
         if not name:
             raise InvalidInputError("Give an artifact name, e.g. 'data/train.csv:<hash>'.")
         match = _CMFLIB_NAME.match(name)
-        if name.startswith("md5:"):
+        if name.startswith(PREFIX):
             candidate = name
         elif match:
-            candidate = f"md5:{match['hash']}"
+            candidate = from_object_id(match["hash"])
         else:
             paths = self.store.find_artifacts_by_path(name)
             return paths[0] if paths else None

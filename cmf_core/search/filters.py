@@ -50,6 +50,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal, TypeAlias
 
+from cmf_core.digest import digest_prefix
 from cmf_core.errors import InvalidInputError
 from cmf_core.vocabulary import ArtifactType, ExecutionStatus
 
@@ -233,10 +234,7 @@ def parse_filter(text: str, target: Target) -> Node:
 
 def normalise_prefix(name: str, value: str) -> str:
     """An id, commit or digest prefix as stored: lower case, digests with ``md5:``."""
-    value = value.strip().lower()
-    if name == "digest" and not value.startswith("md5:"):
-        value = "md5:" + value
-    return value
+    return digest_prefix(value) if name == "digest" else value.strip().lower()
 
 
 def parse_moment(

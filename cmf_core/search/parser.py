@@ -10,6 +10,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Literal
 
+from cmf_core.digest import is_empty_prefix
 from cmf_core.search.filters import (
     CHOICES,
     FIELDS,
@@ -361,7 +362,7 @@ class _Parser:
             raise fail(f"{field} is one of {', '.join(CHOICES[field.name])}; not {value!r}.")
         if kind is Kind.PREFIX and op in ("=", "!="):
             value = normalise_prefix(field.name, value)
-            if value in ("", "md5:"):
+            if is_empty_prefix(value):
                 raise fail(f"{field} = needs at least the first characters of one.")
         return value
 

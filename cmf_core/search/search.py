@@ -20,6 +20,7 @@ import math
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from cmf_core.digest import is_empty_prefix
 from cmf_core.errors import InvalidInputError, Kind
 from cmf_core.records import Artifact, ArtifactType, Execution, ExecutionStatus, Record
 from cmf_core.search.cursor import decode_cursor, encode_cursor
@@ -216,7 +217,7 @@ def _text(name: str, value: Any) -> str:
 
 def _prefix(name: str, value: Any) -> str:
     prefix = normalise_prefix(name, _text(name, value))
-    if prefix in ("", "md5:"):
+    if is_empty_prefix(prefix):
         raise InvalidInputError(f"{name} needs at least the first characters of one.")
     return prefix
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, select
 
+from cmf_core.digest import PREFIX, digest_prefix, is_empty_prefix
 from cmf_core.errors import InvalidInputError, Kind, NotFoundError
 from cmf_core.records import (
     Artifact,
@@ -200,10 +201,8 @@ def resolve_execution_id(conn: Connection, id_or_prefix: str) -> str:
 
 
 def resolve_digest(conn: Connection, digest_or_prefix: str) -> str:
-    prefix = digest_or_prefix.strip().lower()
-    if not prefix.startswith("md5:"):
-        prefix = "md5:" + prefix
-    if prefix == "md5:":
+    prefix = digest_prefix(digest_or_prefix)
+    if is_empty_prefix(prefix):
         raise InvalidInputError("Give an artifact digest or a prefix of one (e.g. 'md5:3f2a').")
     rows = conn.execute(
         select(artifacts.c.digest)
@@ -230,7 +229,7 @@ def near_values(conn: Connection, column: Any, asked: str) -> list[str]:
     after = conn.scalars(select(column).where(column > asked).order_by(column).limit(NEAR))
     shared = {value: _shared_prefix(value, asked) for value in [*before, *after]}
     best = max(shared.values(), default=0)
-    floor = len("md5:") + 1 if asked.startswith("md5:") else 1
+    floor = len(PREFIX) + 1 if asked.startswith(PREFIX) else 1
     if best < floor:
         return []
     return sorted(value for value, length in shared.items() if length == best)
@@ -239,7 +238,7 @@ def near_values(conn: Connection, column: Any, asked: str) -> list[str]:
 def near_matches(conn: Connection, reference: str) -> list[str]:
     """Recorded execution ids and digests nearest in sort order to ``reference``."""
     asked = reference.strip().lower()
-    digest = asked if asked.startswith("md5:") else "md5:" + asked
+    digest = digest_prefix(asked)
     return near_values(conn, executions.c.id, asked) + near_values(conn, artifacts.c.digest, digest)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from mcp.server.mcpserver import MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext
 
+from cmf_core.digest import digest_prefix
 from cmf_core.errors import CmfError
 from cmf_mcp.mcp.state import ServerState
 
@@ -108,7 +109,7 @@ def candidates(state: ServerState, name: str, value: str, known: dict[str, str])
             recent = store.list_executions(limit=RECENT)
             return [e.id for e in recent if e.id.startswith(value.lower())]
         if name in ARTIFACT_ARGS:
-            wanted = value.lower() if value.lower().startswith("md5:") else "md5:" + value.lower()
+            wanted = digest_prefix(value)
             return [
                 a.digest
                 for a, _ in store.list_artifacts(limit=RECENT)

@@ -15,6 +15,7 @@ from typing import Any
 
 from mcp_types import CallToolResult, TextContent
 
+from cmf_core.digest import short_digest
 from cmf_core.records import (
     ArtifactDetail,
     EventDetail,
@@ -40,7 +41,6 @@ from cmf_mcp.mcp.output.schemas import (
     cut_text,
     encode_cursor,
     fit,
-    short_digest,
     short_id,
 )
 

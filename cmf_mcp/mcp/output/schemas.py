@@ -225,11 +225,6 @@ def short_id(execution_id: str) -> str:
     return execution_id[:23] if len(execution_id) == 36 else execution_id
 
 
-def short_digest(digest: str) -> str:
-    """``md5:`` and the first 12 hex digits (48 random bits): a usable prefix of the digest."""
-    return digest[:16] if digest.startswith("md5:") else digest
-
-
 # -- pages ---------------------------------------------------------------------------------
 
 

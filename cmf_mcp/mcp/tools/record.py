@@ -17,6 +17,7 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp_types import CallToolResult, ListRootsRequest, ListRootsResult
 from pydantic import BeforeValidator, Field
 
+from cmf_core.digest import short_digest
 from cmf_core.errors import CmfWarning
 from cmf_mcp.mcp.output import budget as out
 from cmf_mcp.mcp.output.schemas import (
@@ -30,7 +31,6 @@ from cmf_mcp.mcp.output.schemas import (
     LoggedMetrics,
     Name,
     StartedExecution,
-    short_digest,
     short_id,
 )
 from cmf_mcp.mcp.state import (
