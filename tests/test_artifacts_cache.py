@@ -126,3 +126,16 @@ def test_a_full_disk_is_reported_as_such() -> None:
 
     error = write_error("/cache/files/md5/ab/cd", OSError(errno.ENOSPC, "No space left"))
     assert "disk is full" in str(error) and "nothing partial was placed" in str(error)
+
+
+def test_bytes_the_stat_cache_vouches_for_are_copied_whole_without_a_second_hash(
+    tmp_path: Path,
+) -> None:
+    data = os.urandom(600_000)  # over the size hash_path keeps in the stat cache
+    path = write(tmp_path / "model.bin", data)
+    stats = MemoryStatCache()
+    digest = hash_path(path, stat_cache=stats).digest
+    cache = Cache(tmp_path / "cache")
+    assert cache.add(path, digest, stat_cache=stats) == 600_000
+    assert Path(cache.object_path(digest.removeprefix("md5:"))).read_bytes() == data
+    assert cache.check_object(digest.removeprefix("md5:"))

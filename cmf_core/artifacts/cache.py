@@ -68,8 +68,10 @@ def cache_dir(project_root: Path) -> Path:
 class FileToStore:
     path: str
     relpath: str
-    md5: str | None  # known from the stat cache, or None (hashed while copying)
+    md5: str | None  # known, or None (hashed while copying)
     size: int
+    stat: tuple[int, int, int] | None = None
+    """(inode, mtime_ns, size) when the stat cache vouches for ``md5``: copied unhashed."""
 
 
 class Cache:
@@ -203,9 +205,22 @@ class Cache:
         if not oid.endswith(".dir"):
             if self.has_object(oid):
                 return 0
-            size = os.stat(source).st_size
-            self._store_files([FileToStore(source, "", oid, size)], workers=1)
-            return size
+            info = os.stat(source)
+            stat = (info.st_ino, info.st_mtime_ns, info.st_size)
+            known = stat_cache.get_stat_entries([source]) if stat_cache else {}
+            entry = known.get(source)
+            vouched = entry is not None and (
+                entry.inode,
+                entry.mtime_ns,
+                entry.size,
+                entry.md5,
+            ) == (
+                *stat,
+                oid,
+            )
+            file = FileToStore(source, "", oid, info.st_size, stat if vouched else None)
+            self._store_files([file], workers=1)
+            return info.st_size
         if self.has(digest):
             return 0
         from cmf_core.dir_walk import walk_dir  # the hasher's own walk: the same files
@@ -221,7 +236,8 @@ class Cache:
                 size,
             )
             md5 = entry.md5 if entry is not None and is_known else None
-            with_md5.append(FileToStore(path, relpath, md5, size))
+            vouched_stat = (inode, mtime_ns, size) if md5 is not None else None
+            with_md5.append(FileToStore(path, relpath, md5, size, vouched_stat))
         md5s, new = self._store_files(with_md5, workers=WORKERS)
         from cmf_core.hashing import manifest_bytes
 
@@ -296,6 +312,14 @@ class Cache:
                 temp = copying.temp_name(final).removesuffix(".tmp") + ".link.tmp"
                 if link(kind, file.path, temp):
                     return temp, file.md5
+            if file.stat is not None:
+                try:
+                    return copying.copy_unchanged(file.path, final, stat=file.stat), file.md5
+                except copying.CorruptObjectError:
+                    raise ArtifactError(
+                        f"'{file.path}' changed since it was hashed; its bytes were not "
+                        "cached. Log it again once whatever writes it has finished."
+                    ) from None
         try:
             with open(file.path, "rb") as source:
                 # Unknown md5: staged at the objects' root, renamed beside its object below.

@@ -21,6 +21,7 @@ does), else one ``fsync`` per file.
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import secrets
@@ -36,6 +37,8 @@ READ_ONLY = 0o444
 """The mode of every cached object, as DVC protects its cache: a hardlink to it cannot be
 written through, so a workspace file linked from the cache cannot corrupt it."""
 _SMALL = 4 * BLOCK_SIZE  # below this, no writer thread: the copy is one or two writes
+RING = 8  # buffers in flight between the reading (hashing) thread and the writer
+WRITEBACK = 32 * BLOCK_SIZE  # bytes written between two requests to start writeback
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
@@ -98,42 +101,138 @@ def write_temp(
 
 
 def _copy(source: BinaryIO, fd: int, report: Callable[[int], None] | None) -> tuple[str, int]:
-    """Hash ``source`` into md5 while writing it to ``fd``, in one read pass."""
+    """Hash ``source`` into md5 while writing it to ``fd``, in one read pass.
+
+    Past a few blocks, a writer thread writes while this one reads and hashes, through
+    a ring of buffers, and asks the kernel to start writing back every
+    :data:`WRITEBACK` bytes, so the final sync finds little left to do.
+    """
     hasher = hashlib.md5(usedforsecurity=False)
     first = bytearray(min(BLOCK_SIZE, _size_hint(source) + 1))  # small files: a small buffer
-    buffers = [first, first]
+    buffers = [first]
+    pending: list[Future[None] | None] = [None]
     total = 0
-    pending: Future[None] | None = None
     writer: ThreadPoolExecutor | None = None
+    flushed = [0]  # bytes handed to writeback so far (the writer thread's own counter)
+
+    def write(chunk: memoryview, end: int) -> None:
+        _write_all(fd, chunk)
+        if end - flushed[0] >= WRITEBACK:
+            _start_writeback(fd, flushed[0], end - flushed[0])
+            flushed[0] = end
+
     try:
         index = 0
         while True:
-            view = memoryview(buffers[index % 2])
+            slot = index % len(buffers)
+            waiting = pending[slot]
+            if waiting is not None:  # the writer is done with this buffer before it is reused
+                waiting.result()
+                pending[slot] = None
+            view = memoryview(buffers[slot])
             count = _read_into(source, view)
             if not count:
                 break
             chunk = view[:count]
             total += count
-            if pending is not None:
-                pending.result()
             if writer is None and total >= _SMALL:
                 writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmf-write")
-                buffers = [bytearray(BLOCK_SIZE), bytearray(BLOCK_SIZE)]
-            if writer is None:
-                _write_all(fd, chunk)
-                pending = None
+                buffers = [bytearray(BLOCK_SIZE) for _ in range(RING)]
+                pending = [None] * RING
+                slot = index = 0
+                pending[slot] = writer.submit(write, chunk, total)
+            elif writer is None:
+                write(chunk, total)
             else:
-                pending = writer.submit(_write_all, fd, chunk)
+                pending[slot] = writer.submit(write, chunk, total)
             hasher.update(chunk)
             if report is not None:
                 report(count)
             index += 1
-        if pending is not None:
-            pending.result()
+        for waiting in pending:
+            if waiting is not None:
+                waiting.result()
     finally:
         if writer is not None:
             writer.shutdown(wait=True)
     return hasher.hexdigest(), total
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Linux's ``sync_file_range(…, SYNC_FILE_RANGE_WRITE)``: start writing, do not wait."""
+    function = _sync_file_range()
+    if function is not None:
+        function(fd, offset, length, 2)
+
+
+@functools.cache
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint)
+    found: Callable[[int, int, int, int], int] = function
+    return found
+
+
+def copy_unchanged(source: str, final: str, *, stat: tuple[int, int, int]) -> str:
+    """Copy ``source`` (whose md5 is known) beside ``final`` in the kernel; returns the temp.
+
+    For bytes just hashed, whose (inode, mtime_ns, size) the stat cache recorded with
+    their md5: hashing them again while copying would be a second hash pass. The
+    copy is ``copy_file_range`` (cp's speed), and the stat is checked before and
+    after, so a file rewritten meanwhile raises :class:`CorruptObjectError`.
+    """
+    temp = temp_name(final)
+    try:
+        with open(source, "rb") as src:
+            if _stat_of(os.fstat(src.fileno())) != stat:
+                raise CorruptObjectError(f"'{source}' changed.", expected="", actual="")
+            fd = os.open(temp, _FLAGS, 0o644)
+            try:
+                copied = _kernel_copy(src.fileno(), fd, stat[2])
+            finally:
+                os.close(fd)
+        if copied != stat[2] or _stat_of(os.stat(source)) != stat:
+            raise CorruptObjectError(f"'{source}' changed.", expected="", actual="")
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise write_error(final, exc) from exc
+        raise
+    return temp
+
+
+def _stat_of(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _kernel_copy(src: int, dst: int, size: int) -> int:
+    copied = 0
+    copy_range = getattr(os, "copy_file_range", None)
+    while copied < size:
+        try:
+            if copy_range is None:
+                raise OSError(errno.ENOSYS, "no copy_file_range")
+            count = copy_range(src, dst, size - copied)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            copy_range = None
+            data = os.pread(src, BLOCK_SIZE, copied)
+            count = len(data)
+            if count:
+                _write_all(dst, memoryview(data))
+        if not count:
+            break
+        copied += count
+    return copied
 
 
 def _size_hint(source: BinaryIO) -> int:

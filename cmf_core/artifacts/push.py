@@ -48,21 +48,27 @@ def push(
         if not cache.has_object(oid):
             problems.append(problem(oid, digest, "not in the cache", users))
         elif oid.endswith(".dir"):
-            members = cache.object_ids(digest)[1:]
-            manifests[oid] = members
-            for member in members:
-                files.setdefault(member, digest)
+            manifests[oid] = cache.object_ids(digest)[1:]
         else:
             files.setdefault(oid, digest)
-    for oid, digest in list(files.items()):
-        if not cache.has_object(oid):
-            problems.append(problem(oid, digest, "not in the cache", users))
-            del files[oid]
     workers = jobs or (LOCAL_JOBS if remote.is_local else 4 * (os.cpu_count() or 1))
-    present = remote.existing([*files, *manifests], jobs=workers)
-    todo = [oid for oid in files if oid not in present]
-    sizes = {oid: os.stat(cache.object_path(oid)).st_size for oid in todo}
+    # A manifest is placed only after its files (here and by DVC), so a directory whose
+    # manifest the remote has is whole there: its files need not be asked about one by one.
+    present = remote.existing(manifests, jobs=workers)
+    for oid, members in manifests.items():
+        if oid not in present:
+            for member in members:
+                files.setdefault(member, digest_of(oid))
+    present |= remote.existing(files, jobs=workers)
+    sizes: dict[str, int] = {}
+    for oid in [oid for oid in files if oid not in present]:
+        try:
+            sizes[oid] = os.stat(cache.object_path(oid)).st_size
+        except FileNotFoundError:
+            problems.append(problem(oid, files[oid], "not in the cache", users))
+    todo = list(sizes)
     sent, failed = _send(cache, remote, todo, sizes, files, users, workers, progress, problems)
+    failed |= {p.oid for p in problems}
     for oid, members in manifests.items():
         if oid in present or any(m in failed for m in members):
             continue
@@ -74,7 +80,7 @@ def push(
         artifacts=len(users),
         objects=sent,
         bytes=sum(sizes.values()),
-        already=len(present),
+        already=len(present) + sum(len(set(m)) for o, m in manifests.items() if o in present),
         problems=tuple(problems),
     )
     if problems:
