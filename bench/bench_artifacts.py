@@ -151,8 +151,8 @@ def bench_push(work: Path, files: int, runs: int) -> dict[str, Any]:
 def bench_pull(work: Path, size_mib: int, runs: int) -> dict[str, Any]:
     from cmf_core import Cmf
     from cmf_core.artifacts.cache import Cache
-    from cmf_core.artifacts.pull import pull
-    from cmf_core.artifacts.push import push
+    from cmf_core.artifacts.pull import pull_artifacts
+    from cmf_core.artifacts.push import push_artifacts
     from cmf_core.artifacts.remote_store import RemoteStore
     from cmf_core.artifacts.remotes import add_remote, get_remote
 
@@ -167,13 +167,13 @@ def bench_pull(work: Path, size_mib: int, runs: int) -> dict[str, Any]:
         add_remote(root, "shared", str(work / "pull-remote"), default=True)
         cache = Cache.for_project(root)
         remote = RemoteStore(get_remote(root))
-        push(cmf.store, cache, remote)
+        push_artifacts(cmf.store, cache, remote)
         env = {**ENV, "CMF_STORE_URL": store}
 
         def in_process() -> float:
             shutil.rmtree(cache.root, ignore_errors=True)
             start = time.perf_counter()
-            pull(cmf.store, cache, remote, progress=False)
+            pull_artifacts(cmf.store, cache, remote, progress=False)
             return time.perf_counter() - start
 
         def command() -> float:

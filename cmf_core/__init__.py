@@ -22,6 +22,7 @@ FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
     graph/      lineage walks, trace and impact, reference lookup, exports
     compare/    run comparison, divergence, metric history
     recipes/    reproduce recipes and scripts
+    artifacts/  content store in DVC layout, remotes, push/pull, status, stats, gc, DVC ingest
     digest · hashing · dir_walk · file_errors · git · environment · paths · progress · ids · auth
     errors · config · records
     store/      SQLAlchemy 2: SQLite by default, PostgreSQL for teams; Alembic migrations
@@ -34,6 +35,16 @@ read from it, so a name is added in one place.
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cmf_core.artifacts.cache import Cache
+    from cmf_core.artifacts.dvc_ingest import IngestReport, ingest_dvc
+    from cmf_core.artifacts.gc import GcReport, collect_garbage
+    from cmf_core.artifacts.pull import pull_artifacts
+    from cmf_core.artifacts.push import push_artifacts
+    from cmf_core.artifacts.remote_store import RemoteStore
+    from cmf_core.artifacts.remotes import Remote, add_remote, get_remote, list_remotes
+    from cmf_core.artifacts.stats import StorageStats, storage_stats
+    from cmf_core.artifacts.status import ArtifactStatus, artifact_status
+    from cmf_core.artifacts.transfer import IncompleteTransferError, TransferReport
     from cmf_core.auth import Scope, authenticate, create_token
     from cmf_core.cmflib.importer import ImportSummary, import_mlmd
     from cmf_core.cmflib.query import CmfQuery

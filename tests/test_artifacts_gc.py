@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cmf_core import Cmf, NotFoundError
 from cmf_core.artifacts.cache import Cache
 from cmf_core.artifacts.gc import collect_garbage
-from cmf_core.artifacts.push import push
+from cmf_core.artifacts.push import push_artifacts
 from cmf_core.artifacts.remote_store import RemoteStore
 from cmf_core.artifacts.remotes import add_remote, get_remote
 from cmf_core.artifacts.stats import storage_stats
@@ -122,7 +122,7 @@ def test_gc_of_a_remote_removes_there_only(
     add_remote(project, "shared", str(tmp_path / "remote"), default=True)
     remote = RemoteStore(get_remote(project))
     with Store(lineage["store"]) as store:
-        push(store, Cache.for_project(project), remote)
+        push_artifacts(store, Cache.for_project(project), remote)
         report = collect_garbage(
             store, Cache.for_project(project), remote=remote, keep_last=1, dry_run=False
         )

@@ -20,8 +20,8 @@ import pytest
 
 from cmf_core import ArtifactError, Cmf
 from cmf_core.artifacts.cache import Cache
-from cmf_core.artifacts.pull import pull
-from cmf_core.artifacts.push import push
+from cmf_core.artifacts.pull import pull_artifacts
+from cmf_core.artifacts.push import push_artifacts
 from cmf_core.artifacts.remote_store import RemoteStore
 from cmf_core.artifacts.remotes import add_remote, get_remote
 from cmf_core.store import Store
@@ -87,11 +87,11 @@ def test_push_and_verified_pull_through_an_s3_remote(
     add_remote(project, "s3", "s3://cmf-bytes/store", options={"endpointurl": s3_endpoint})
     remote = RemoteStore(get_remote(project, "s3"))
     with Store(sqlite_url) as store:
-        assert push(store, cache, remote).objects == 5  # a file, a manifest and 3 images
-        assert push(store, cache, remote).objects == 0
+        assert push_artifacts(store, cache, remote).objects == 5  # a file, a manifest and 3 images
+        assert push_artifacts(store, cache, remote).objects == 0
         shutil.rmtree(project / "data")
         shutil.rmtree(cache.root)
-        report = pull(store, cache, remote, executions=[run.id], restore_to=project)
+        report = pull_artifacts(store, cache, remote, executions=[run.id], restore_to=project)
     assert set(report.restored) == {"data/train.csv", "data/images"}
     assert (project / "data" / "train.csv").read_bytes() == b"x,y\n1,2\n"
     md5 = hashlib.md5(b"x,y\n1,2\n").hexdigest()
@@ -112,4 +112,4 @@ def test_an_unreachable_s3_endpoint_is_a_clear_error(project: Path, sqlite_url: 
         Store(sqlite_url) as store,
         pytest.raises(ArtifactError, match="Remote 'down' \\(s3://bucket/x\\)"),
     ):
-        push(store, Cache.for_project(project), remote, jobs=1)
+        push_artifacts(store, Cache.for_project(project), remote, jobs=1)

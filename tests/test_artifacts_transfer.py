@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from cmf_core import ArtifactError, Cmf, ConfigError, NotFoundError
 from cmf_core.artifacts.cache import Cache
-from cmf_core.artifacts.pull import pull
-from cmf_core.artifacts.push import push
+from cmf_core.artifacts.pull import pull_artifacts
+from cmf_core.artifacts.push import push_artifacts
 from cmf_core.artifacts.remote_store import RemoteStore
 from cmf_core.artifacts.remotes import add_remote, get_remote, list_remotes
 from cmf_core.artifacts.status import artifact_status
@@ -106,12 +106,14 @@ def test_pull_refuses_to_overwrite_a_modified_workspace_file_without_force(
 ) -> None:
     with Store(pipeline["store"]) as store:
         cache, remote = Cache.for_project(project), RemoteStore(get_remote(project))
-        push(store, cache, remote)
+        push_artifacts(store, cache, remote)
         write(project / "data" / "raw.csv", b"edited by hand\n")
         with pytest.raises(IncompleteTransferError, match="modified in the workspace"):
-            pull(store, cache, remote, executions=[pipeline["prepare"]], restore_to=project)
+            pull_artifacts(
+                store, cache, remote, executions=[pipeline["prepare"]], restore_to=project
+            )
         assert (project / "data" / "raw.csv").read_bytes() == b"edited by hand\n"
-        report = pull(
+        report = pull_artifacts(
             store, cache, remote, executions=[pipeline["prepare"]], restore_to=project, force=True
         )
     assert report.restored == ("data/raw.csv",)
@@ -123,14 +125,14 @@ def test_a_corrupt_object_on_the_remote_is_named_with_its_users_and_not_placed(
 ) -> None:
     with Store(pipeline["store"]) as store:
         cache, remote = Cache.for_project(project), RemoteStore(get_remote(project))
-        push(store, cache, remote)
+        push_artifacts(store, cache, remote)
         model_md5 = hashlib.md5((project / "models" / "model.bin").read_bytes()).hexdigest()
         on_remote = tmp_path / "remote" / "files" / "md5" / model_md5[:2] / model_md5[2:]
         on_remote.chmod(0o644)
         on_remote.write_bytes(b"bit rot")
         shutil.rmtree(project / ".cmf" / "cache")
         with pytest.raises(IncompleteTransferError) as caught:
-            pull(store, cache, remote, pipeline="fraud")
+            pull_artifacts(store, cache, remote, pipeline="fraud")
     message = str(caught.value)
     assert f"md5:{model_md5} at models/model.bin is corrupt" in message
     assert pipeline["train"][:13] in message
@@ -145,11 +147,11 @@ def test_an_object_missing_on_the_remote_names_the_artifact_and_executions(
     raw_md5 = hashlib.md5(b"a,b\n1,2\n3,4\n").hexdigest()
     with Store(pipeline["store"]) as store:
         cache, remote = Cache.for_project(project), RemoteStore(get_remote(project))
-        push(store, cache, remote)
+        push_artifacts(store, cache, remote)
         os.unlink(tmp_path / "remote" / "files" / "md5" / raw_md5[:2] / raw_md5[2:])
         shutil.rmtree(project / ".cmf" / "cache")
         with pytest.raises(IncompleteTransferError, match="data/raw.csv is missing on the remote"):
-            pull(store, cache, remote, executions=[pipeline["prepare"]])
+            pull_artifacts(store, cache, remote, executions=[pipeline["prepare"]])
 
 
 def test_push_names_artifacts_whose_bytes_were_never_cached(
@@ -161,7 +163,7 @@ def test_push_names_artifacts_whose_bytes_were_never_cached(
         with cmf.execution("report") as run:
             run.log_artifact("extra.bin")
         with pytest.raises(IncompleteTransferError, match="extra.bin is not in the cache"):
-            push(cmf.store, Cache.for_project(project), RemoteStore(get_remote(project)))
+            push_artifacts(cmf.store, Cache.for_project(project), RemoteStore(get_remote(project)))
 
 
 def test_status_shows_workspace_cache_and_remote_and_a_file_changed_behind_cmfs_back(
@@ -169,7 +171,7 @@ def test_status_shows_workspace_cache_and_remote_and_a_file_changed_behind_cmfs_
 ) -> None:
     with Store(pipeline["store"]) as store:
         cache, remote = Cache.for_project(project), RemoteStore(get_remote(project))
-        push(store, cache, remote, executions=[pipeline["prepare"]])
+        push_artifacts(store, cache, remote, executions=[pipeline["prepare"]])
         write(project / "models" / "model.bin", b"retrained")
         rows = {r.path: r for r in artifact_status(store, cache, project, remotes=[remote])}
         assert rows["data/raw.csv"].workspace == "same"
@@ -246,4 +248,6 @@ def test_a_remote_under_a_file_is_reported_not_half_written(
     write(tmp_path / "not-a-folder", b"")
     add_remote(project, "broken", str(tmp_path / "not-a-folder" / "remote"))
     with Store(pipeline["store"]) as store, pytest.raises(ArtifactError, match="Cannot write"):
-        push(store, Cache.for_project(project), RemoteStore(get_remote(project, "broken")))
+        push_artifacts(
+            store, Cache.for_project(project), RemoteStore(get_remote(project, "broken"))
+        )

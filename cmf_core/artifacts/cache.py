@@ -50,6 +50,7 @@ from cmf_core.artifacts.links import (
 from cmf_core.errors import ArtifactError
 
 if TYPE_CHECKING:
+    from cmf_core.config import Settings
     from cmf_core.hashing import StatCache
 
 WORKERS = 8  # threads copying a directory's files: small files are syscall-bound
@@ -87,6 +88,13 @@ class Cache:
         cls, project_root: Path, *, link_types: Sequence[LinkType] = DEFAULT_LINK_TYPES
     ) -> "Cache":
         return cls(cache_dir(project_root), link_types=link_types)
+
+    @classmethod
+    def for_settings(cls, settings: "Settings") -> "Cache":
+        """The project's cache with the link types ``cache_type`` names."""
+        return cls.for_project(
+            settings.project_root, link_types=parse_link_types(settings.cache_type)
+        )
 
     def __repr__(self) -> str:
         return f"Cache({str(self.root)!r})"

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cmf_core.artifacts.cache import Cache
-from cmf_core.artifacts.links import parse_link_types
 from cmf_core.records import EventDirection
 
 if TYPE_CHECKING:
@@ -45,11 +44,8 @@ class ArtifactKeeper:
     def from_settings(
         cls, settings: "Settings", *, track_with_dvc: bool = False
     ) -> "ArtifactKeeper":
-        cache = Cache.for_project(
-            settings.project_root, link_types=parse_link_types(settings.cache_type)
-        )
         return cls(
-            cache,
+            Cache.for_settings(settings),
             cache_inputs=settings.cache_inputs,
             cache_outputs=settings.cache_outputs,
             track_with_dvc=track_with_dvc,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from cmf_core.store.artifact_reads import ArtifactUse
 
 
-def pull(
+def pull_artifacts(
     store: "Store",
     cache: Cache,
     remote: "RemoteStore",
@@ -217,4 +217,4 @@ def _restore(
     return restored
 
 
-__all__ = ["pull"]
+__all__ = ["pull_artifacts"]

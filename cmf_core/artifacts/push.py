@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from cmf_core.store import Store
 
 
-def push(
+def push_artifacts(
     store: "Store",
     cache: Cache,
     remote: "RemoteStore",
@@ -135,4 +135,4 @@ def _send(
     return sent, failed
 
 
-__all__ = ["push"]
+__all__ = ["push_artifacts"]

@@ -2,9 +2,9 @@
 
 ::
 
-    push(store, cache, remote)        # cmf_core.artifacts.push: everything the store names
-    push(store, cache, remote, pipeline="fraud")
-    pull(store, cache, remote, executions=["0190…"], restore_to=project_root)  # .pull
+    push_artifacts(store, cache, remote)  # .push: everything the store names
+    push_artifacts(store, cache, remote, pipeline="fraud")
+    pull_artifacts(store, cache, remote, executions=["0190…"], restore_to=root)  # .pull
 
 Which bytes: the artifacts of the whole store, of one pipeline, or of some
 executions (``pull`` with ``restore_to`` and executions restores exactly the

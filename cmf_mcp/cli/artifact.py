@@ -19,10 +19,9 @@ def register(cli: click.Group) -> None:
 
 
 def _cache(ctx: click.Context) -> "Cache":
-    from cmf_core.artifacts.cache import Cache, parse_link_types
+    from cmf_core.artifacts.cache import Cache
 
-    found = settings(ctx)
-    return Cache.for_project(found.project_root, link_types=parse_link_types(found.cache_type))
+    return Cache.for_settings(settings(ctx))
 
 
 def _remote(ctx: click.Context, name: str | None) -> "RemoteStore":
@@ -139,11 +138,11 @@ def push_command(
     jobs: int | None,
 ) -> None:
     """Send the cached bytes of logged artifacts that the remote lacks."""
-    from cmf_core.artifacts.push import push
+    from cmf_core.artifacts.push import push_artifacts
 
     target = _remote(ctx, remote_name)
     with open_store(ctx) as store:
-        report = push(
+        report = push_artifacts(
             store, _cache(ctx), target, pipeline=pipeline, executions=executions or None, jobs=jobs
         )
     _print_report(report)
@@ -168,12 +167,12 @@ def pull_command(
     `cmf artifact pull --execution ID` puts back exactly the inputs that execution
     read, at the paths it read them from: what `cmf reproduce ID` needs.
     """
-    from cmf_core.artifacts.pull import pull
+    from cmf_core.artifacts.pull import pull_artifacts
 
     target = _remote(ctx, remote_name)
     root = settings(ctx).project_root if executions else None
     with open_store(ctx) as store:
-        report = pull(
+        report = pull_artifacts(
             store,
             _cache(ctx),
             target,
