@@ -18,7 +18,10 @@ What is kept by default, and why (``cache_inputs`` / ``cache_outputs`` in
   read. Turn it off for inputs that live in a store of their own.
 
 The cost is one copy (or a link) per new object, on top of the one hash pass
-logging already made; bytes already stored cost nothing.
+logging already made — the copy is not hashed again when the stat cache vouches
+for the bytes, and it is handed to the disk without waiting for it (see
+:meth:`Cache.add <cmf_core.artifacts.cache.Cache.add>`); bytes already stored
+cost nothing.
 """
 
 from dataclasses import dataclass
@@ -62,7 +65,7 @@ class ArtifactKeeper:
         """Store the bytes at ``path`` (hashed as ``info``) as configured for ``direction``."""
         wanted = self.cache_inputs if direction is EventDirection.INPUT else self.cache_outputs
         if wanted or self.track_with_dvc:
-            self.cache.add(path, info.digest, stat_cache=stat_cache)
+            self.cache.add(path, info.digest, stat_cache=stat_cache, durable=False)
         if self.track_with_dvc:
             from cmf_core.artifacts.dvcfiles import write_dvc_file
 
