@@ -209,11 +209,13 @@ class Cache:
         changed since it was hashed raises ArtifactError and nothing is placed
         under its name.
 
-        ``durable=False`` (logging) starts writing the new objects to disk but does not
-        wait for it: a killed process still leaves only whole objects (they are renamed
-        once complete), and only a crash of the machine itself within seconds could
-        leave one short, which ``cmf artifact status`` reports as corrupt. Waiting
-        costs about 2 s for 1 GiB on the disks measured (bench/bench_artifacts.py).
+        ``durable=False`` (logging) leaves writing the new objects to disk to the
+        kernel and does not wait for it: a killed process still leaves only whole
+        objects (they are renamed once complete), and only a crash of the machine
+        itself within seconds could leave one short, which ``cmf artifact status``
+        reports as corrupt. Waiting costs about 2 s for 1 GiB on the disks measured
+        (bench/bench_artifacts.py), and so did asking for writeback to start
+        (``sync_file_range`` blocks once the disk's queue is full).
         """
         oid = oid_of(digest)
         source = os.fspath(path)
@@ -281,8 +283,6 @@ class Cache:
             copied = [temp for _, temp, _ in staged if not temp.endswith(".link.tmp")]
             if durable:
                 copying.make_durable(copied)
-            else:
-                copying.start_writeback(copied)
             placed: set[str] = set()
             for index, temp, final in staged:
                 if final in placed:  # two files of the batch with the same bytes

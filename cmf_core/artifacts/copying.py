@@ -281,19 +281,6 @@ def make_durable(paths: Sequence[str]) -> None:
         raise write_error(paths[0], exc) from exc
 
 
-def start_writeback(paths: Sequence[str]) -> None:
-    """Ask the kernel to start writing ``paths`` to disk, without waiting (Linux; else nothing)."""
-    if _sync_file_range() is None:
-        return
-    for path in paths:
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                _start_writeback(fd, 0, 0)  # 0 bytes: to the end of the file
-            finally:
-                os.close(fd)
-
-
 def _syncfs() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
@@ -346,7 +333,6 @@ __all__ = [
     "discard",
     "make_durable",
     "place",
-    "start_writeback",
     "temp_name",
     "write_error",
     "write_temp",

@@ -19,7 +19,7 @@ What is kept by default, and why (``cache_inputs`` / ``cache_outputs`` in
 
 The cost is one copy (or a link) per new object, on top of the one hash pass
 logging already made — the copy is not hashed again when the stat cache vouches
-for the bytes, and it is handed to the disk without waiting for it (see
+for the bytes, and it is left to the kernel to write to disk, unwaited (see
 :meth:`Cache.add <cmf_core.artifacts.cache.Cache.add>`); bytes already stored
 cost nothing.
 """
