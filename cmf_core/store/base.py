@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from cmf_core.errors import ConflictError, InvalidInputError, Kind, StoreError
-from cmf_core.store.engine import build_engine, first_line, prepare_schema, safe_url
+from cmf_core.store.engine import build_engine, first_line, safe_url
+from cmf_core.store.migrate import prepare_schema
 
 
 class StoreBase:

@@ -1,4 +1,4 @@
-"""Engines for cmf stores: URL checks, SQLite pragmas, and the schema check at open.
+"""Engines for cmf stores: URL checks, SQLite pragmas, driver error text.
 
 SQLite is tuned for many small writes from several processes: WAL journal,
 ``synchronous=NORMAL`` (durable at checkpoints, never corrupt), a long busy
@@ -6,15 +6,7 @@ timeout, foreign keys on. Write transactions start with ``BEGIN IMMEDIATE`` so
 that concurrent writers queue on the busy timeout instead of failing with
 "database is locked" when a read lock would have to be upgraded.
 
-At open the store's schema revision (Alembic's ``alembic_version`` table) is
-compared with this code's :data:`HEAD_REVISION`:
-
-- empty database → the tables are created at the newest schema directly;
-- same revision → ready;
-- older revision → a SQLite file is upgraded in place (it belongs to one
-  project); a PostgreSQL database is left alone and ``cmf db upgrade`` is asked
-  for, since a team's server should be upgraded deliberately;
-- unknown revision → this cmf is older than the store: upgrade cmf.
+The schema check at open (create, check or upgrade) is :mod:`cmf_core.store.migrate`'s.
 """
 
 import functools
@@ -22,12 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from cmf_core.errors import ConfigError, Kind, StoreError
-from cmf_core.store.schema import HEAD_REVISION, REVISIONS, metadata
 
 SUPPORTED = ("sqlite", "postgresql")
 BUSY_TIMEOUT_S = 60.0
@@ -123,74 +114,6 @@ def _sqlite_engine(parsed: URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def read_revision(conn: Connection) -> str | None:
-    """The store's Alembic revision, or None for a database without cmf tables."""
-    inspector = inspect(conn)
-    if not inspector.has_table("alembic_version"):
-        if inspector.has_table("MLMDEnv") or inspector.has_table("Artifact"):
-            raise StoreError(
-                "This is an ML Metadata database (cmflib's mlmd file), not a cmf store; cmf "
-                "keeps its own. Name a new file, e.g. Cmf(filepath='.cmf/metadata.db')."
-            )
-        if inspector.has_table("executions") or inspector.has_table("artifacts"):
-            raise StoreError(
-                "This database has cmf-like tables but no schema version; it was not made by "
-                "cmf. Point CMF_STORE_URL at a new database or file."
-            )
-        return None
-    row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
-    return None if row is None else str(row[0])
-
-
-def prepare_schema(engine: Engine, url: str) -> None:
-    """Create a new store at the newest schema, or check (and for SQLite upgrade) an old one."""
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(cmf_write=True)
-            with conn.begin():
-                if engine.dialect.name == "postgresql":
-                    # Two processes creating one new database must not both run DDL.
-                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8231736)")
-                revision = read_revision(conn)
-                if revision is None:
-                    metadata.create_all(conn)
-                    conn.exec_driver_sql(
-                        "CREATE TABLE IF NOT EXISTS alembic_version "
-                        "(version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
-                    )
-                    conn.exec_driver_sql(
-                        f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD_REVISION}')"
-                    )
-                    return
-    except SQLAlchemyError as exc:
-        raise StoreError(
-            f"Cannot open the store {{store}}: {first_line(exc)}. Check that it is "
-            "reachable and that you may write to it.",
-            kind=Kind.STORE,
-            store=safe_url(url),
-        ) from exc
-    if revision == HEAD_REVISION:
-        return
-    if revision not in REVISIONS:
-        raise StoreError(
-            f"The store {{store}} has schema revision {revision!r}, newer than this cmf "
-            f"knows (newest: {HEAD_REVISION!r}); upgrade cmf (pip install -U cmf).",
-            kind=Kind.STORE,
-            store=safe_url(url),
-        )
-    if engine.dialect.name == "sqlite":
-        from cmf_core.store.migrate import upgrade_engine
-
-        upgrade_engine(engine)
-        return
-    raise StoreError(
-        f"The store {{store}} has schema revision {revision!r}; this cmf needs "
-        f"{HEAD_REVISION!r}: it must be upgraded (back up the database first).",
-        kind=Kind.SCHEMA,
-        store=safe_url(url),
-    )
 
 
 def first_line(exc: BaseException) -> str:
