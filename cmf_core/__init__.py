@@ -50,13 +50,31 @@ if TYPE_CHECKING:
     from cmf_core.cmflib.query import CmfQuery
     from cmf_core.compare.compare import compare_runs
     from cmf_core.compare.metrics import (
+        MetricName,
         MetricSeries,
+        StageMetric,
         list_metric_names,
         metric_across_stage,
         metric_history,
     )
-    from cmf_core.compare.records import Comparison
-    from cmf_core.config import Settings, find_project_root, init_project, load_settings
+    from cmf_core.compare.records import Comparison, PathDiff
+    from cmf_core.config import (
+        Settings,
+        default_store_url,
+        find_project_root,
+        init_project,
+        load_settings,
+        prepare_default_store,
+    )
+    from cmf_core.digest import (
+        DIGEST_PREFIX,
+        Digest,
+        digest_prefix,
+        dir_digest,
+        file_digest,
+        parse_digest,
+        short_digest,
+    )
     from cmf_core.errors import (
         ArtifactError,
         AuthError,
@@ -66,30 +84,31 @@ if TYPE_CHECKING:
         ConflictError,
         GitError,
         InvalidInputError,
+        Kind,
         NotFoundError,
         StoreError,
         SyncError,
     )
+    from cmf_core.git import find_work_tree
     from cmf_core.graph.export import export_lineage, to_json
     from cmf_core.graph.export.dot import to_dot
     from cmf_core.graph.export.mermaid import to_mermaid
     from cmf_core.graph.export.openlineage import to_openlineage
     from cmf_core.graph.export.prov import to_prov
-    from cmf_core.graph.lineage import LineageGraph, lineage
+    from cmf_core.graph.lineage import ArtifactNode, ExecutionNode, LineageGraph, lineage
+    from cmf_core.graph.lookup import describe, resolve_reference
     from cmf_core.graph.trace import Impact, Trace, impact, trace
     from cmf_core.hashing import DigestInfo, hash_path
+    from cmf_core.paths import check_readable
     from cmf_core.recipes.recipe import Recipe, reproduce
     from cmf_core.recipes.script import reproduce_script
     from cmf_core.records import (
         Artifact,
         ArtifactDetail,
-        ArtifactType,
         Event,
         EventDetail,
-        EventDirection,
         Execution,
         ExecutionDetail,
-        ExecutionStatus,
         GitSnapshot,
         Metric,
         Pipeline,
@@ -97,7 +116,9 @@ if TYPE_CHECKING:
     )
     from cmf_core.run import Run
     from cmf_core.runner import run_command
-    from cmf_core.search.filters import FilterSyntaxError
+    from cmf_core.search.cursor import decode_cursor, encode_cursor
+    from cmf_core.search.filters import MAX_FILTER_LENGTH, FilterSyntaxError
+    from cmf_core.search.help import filter_help, sort_help
     from cmf_core.search.search import (
         ArtifactHit,
         ArtifactPage,
@@ -106,8 +127,19 @@ if TYPE_CHECKING:
         search_executions,
     )
     from cmf_core.store import Store
+    from cmf_core.store.engine import safe_url
     from cmf_core.store.migrate import upgrade_store
     from cmf_core.tracking import Cmf
+    from cmf_core.vocabulary import (
+        ARTIFACT_TYPES,
+        DIRECTIONS,
+        ENDED_STATUSES,
+        LOGGABLE_TYPES,
+        STATUSES,
+        ArtifactType,
+        EventDirection,
+        ExecutionStatus,
+    )
 
 
 def _lazy_names() -> dict[str, str]:

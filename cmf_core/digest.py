@@ -13,9 +13,9 @@ from typing import NamedTuple
 from cmf_core.errors import InvalidInputError, Kind
 
 ALGORITHM = "md5"
-PREFIX = ALGORITHM + ":"
+DIGEST_PREFIX = ALGORITHM + ":"
 DIR_SUFFIX = ".dir"
-SHORT = len(PREFIX) + 12  # md5: and 12 hex digits (48 bits): unique in any real store
+SHORT = len(DIGEST_PREFIX) + 12  # md5: and 12 hex digits (48 bits): unique in any real store
 _OID = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
 
 
@@ -26,22 +26,22 @@ class Digest(NamedTuple):
     is_dir: bool
 
     def __str__(self) -> str:
-        return PREFIX + self.md5 + (DIR_SUFFIX if self.is_dir else "")
+        return DIGEST_PREFIX + self.md5 + (DIR_SUFFIX if self.is_dir else "")
 
 
 def file_digest(md5: str) -> str:
     """The digest of a file whose bytes have this md5 (32 hex digits)."""
-    return PREFIX + md5
+    return DIGEST_PREFIX + md5
 
 
 def dir_digest(md5: str) -> str:
     """The digest of a directory whose DVC manifest has this md5."""
-    return PREFIX + md5 + DIR_SUFFIX
+    return DIGEST_PREFIX + md5 + DIR_SUFFIX
 
 
 def parse_digest(text: str) -> Digest:
     """``text`` as a :class:`Digest`; anything else is an :class:`InvalidInputError`."""
-    oid = text.removeprefix(PREFIX) if text.startswith(PREFIX) else None
+    oid = text.removeprefix(DIGEST_PREFIX) if text.startswith(DIGEST_PREFIX) else None
     if oid is None or _OID.fullmatch(oid) is None:
         raise InvalidInputError(
             f"{text[:80]!r} is not an artifact digest (md5:<32 hex digits>, with .dir for a "
@@ -54,7 +54,7 @@ def parse_digest(text: str) -> Digest:
 
 def is_digest(text: str) -> bool:
     """Whether ``text`` is a whole digest (not a prefix of one)."""
-    return text.startswith(PREFIX) and _OID.fullmatch(text[len(PREFIX) :]) is not None
+    return text.startswith(DIGEST_PREFIX) and _OID.fullmatch(text[len(DIGEST_PREFIX) :]) is not None
 
 
 def is_dir_digest(digest: str) -> bool:
@@ -65,27 +65,27 @@ def is_dir_digest(digest: str) -> bool:
 def object_id(digest: str) -> str:
     """DVC's object id of ``digest``: ``md5:ab…`` → ``ab…`` (keeping ``.dir``)."""
     parse_digest(digest)
-    return digest[len(PREFIX) :]
+    return digest[len(DIGEST_PREFIX) :]
 
 
 def from_object_id(oid: str) -> str:
     """The digest of DVC's object id ``oid`` (the inverse of :func:`object_id`)."""
     if _OID.fullmatch(oid) is None:
         raise InvalidInputError(f"{oid[:80]!r} is not a DVC object id.", kind=Kind.ARTIFACT)
-    return PREFIX + oid
+    return DIGEST_PREFIX + oid
 
 
 def digest_prefix(text: str) -> str:
     """A digest or prefix as a user may write it (``3F2A``, ``md5:3f2a``) as stored."""
     text = text.strip().lower()
-    return text if text.startswith(PREFIX) else PREFIX + text
+    return text if text.startswith(DIGEST_PREFIX) else DIGEST_PREFIX + text
 
 
 def is_empty_prefix(prefix: str) -> bool:
     """Whether a normalised prefix names no characters of a digest (``md5:`` or nothing)."""
-    return prefix in ("", PREFIX)
+    return prefix in ("", DIGEST_PREFIX)
 
 
 def short_digest(digest: str) -> str:
     """``md5:`` and the first 12 hex digits: a prefix that is unique in any real store."""
-    return digest[:SHORT] if digest.startswith(PREFIX) else digest
+    return digest[:SHORT] if digest.startswith(DIGEST_PREFIX) else digest

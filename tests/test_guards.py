@@ -130,3 +130,34 @@ def test_each_library_is_imported_only_by_the_layer_that_owns_it() -> None:
                 if owners is not None and not where.startswith(owners):
                     offenders.append(f"{where}:{line} imports {name}")
     assert offenders == []
+
+
+def test_the_table_of_public_names_is_read_as_python_reads_it() -> None:
+    """cmf_core reads its TYPE_CHECKING import block with string operations; ast agrees."""
+    source = Path(cmf_core.__file__).read_text(encoding="utf-8")
+    imports = next(node for node in ast.parse(source).body if isinstance(node, ast.If)).body
+    table = {
+        alias.name: statement.module
+        for statement in imports
+        if isinstance(statement, ast.ImportFrom)
+        for alias in statement.names
+    }
+    assert table == cmf_core._LAZY
+    assert sorted(cmf_core.__all__) == sorted(table)
+
+
+def test_surfaces_import_only_public_cmf_core_names() -> None:
+    """cmf_mcp uses cmf_core through names in cmf_core.__all__, never its module objects."""
+    public = set(cmf_core.__all__)
+    private: list[str] = []
+    for path in sorted((ROOT / "cmf_mcp").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                private += [f"{path}: import {a.name}" for a in node.names if "cmf_core" in a.name]
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cmf_core"):
+                private += [
+                    f"{path}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name not in public
+                ]
+    assert private == [], "make these public in cmf_core/__init__.py or stop using them"

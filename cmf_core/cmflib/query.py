@@ -33,7 +33,7 @@ from cmf_core.cmflib.columns import (
     load_pandas,
     to_frame,
 )
-from cmf_core.digest import PREFIX, from_object_id
+from cmf_core.digest import DIGEST_PREFIX, from_object_id
 from cmf_core.errors import InvalidInputError, NotFoundError
 from cmf_core.records import Execution
 
@@ -334,7 +334,7 @@ class CmfQuery:
         if not name:
             raise InvalidInputError("Give an artifact name, e.g. 'data/train.csv:<hash>'.")
         match = _CMFLIB_NAME.match(name)
-        if name.startswith(PREFIX):
+        if name.startswith(DIGEST_PREFIX):
             candidate = name
         elif match:
             candidate = from_object_id(match["hash"])

@@ -54,7 +54,7 @@ from cmf_core.digest import digest_prefix
 from cmf_core.errors import InvalidInputError
 from cmf_core.vocabulary import ArtifactType, ExecutionStatus
 
-MAX_LENGTH = 2000
+MAX_FILTER_LENGTH = 2000
 MAX_DEPTH = 32
 MAX_CONDITIONS = 100
 MAX_IN_VALUES = 100

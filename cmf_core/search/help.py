@@ -6,7 +6,7 @@ there are always the ones :mod:`cmf_core.search.filters` accepts. Imports no
 pydantic and no SQLAlchemy: the CLI builds its ``--help`` from it at start-up.
 """
 
-from cmf_core.search.filters import FIELDS, GROUPS, MAX_LENGTH, SORTABLE, Kind, Target
+from cmf_core.search.filters import FIELDS, GROUPS, MAX_FILTER_LENGTH, SORTABLE, Kind, Target
 
 EXAMPLES: dict[Target, str] = {
     "executions": 'metrics.accuracy >= 0.9 and (params.lr < 0.01 or stage = "train")',
@@ -32,7 +32,7 @@ def filter_help(target: Target | None = None) -> str:
         {field for name in targets for field, kind in FIELDS[name].items() if kind is Kind.PREFIX}
     )
     return (
-        f"Filter (at most {MAX_LENGTH:,} characters), e.g. '{EXAMPLES[targets[0]]}'. "
+        f"Filter (at most {MAX_FILTER_LENGTH:,} characters), e.g. '{EXAMPLES[targets[0]]}'. "
         f"Fields: {fields}. Operators: {OPERATORS}. Times are ISO dates or date-times "
         f"('2024-05-01'); {', '.join(prefixes)} {'match' if len(prefixes) > 1 else 'matches'} "
         "by prefix."

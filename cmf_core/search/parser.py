@@ -17,8 +17,8 @@ from cmf_core.search.filters import (
     GROUPS,
     MAX_CONDITIONS,
     MAX_DEPTH,
+    MAX_FILTER_LENGTH,
     MAX_IN_VALUES,
-    MAX_LENGTH,
     And,
     Compare,
     Field,
@@ -132,11 +132,11 @@ def _number(text: str, start: int, out: list[_Token]) -> int:
 
 def parse(text: str, target: Target) -> Node:
     """Parse a filter on ``target``; raises :class:`FilterSyntaxError` pointing at the problem."""
-    if len(text) > MAX_LENGTH:
+    if len(text) > MAX_FILTER_LENGTH:
         raise FilterSyntaxError(
-            f"a filter is at most {MAX_LENGTH} characters; this one has {len(text)}.",
+            f"a filter is at most {MAX_FILTER_LENGTH} characters; this one has {len(text)}.",
             text,
-            MAX_LENGTH,
+            MAX_FILTER_LENGTH,
         )
     for i, char in enumerate(text):
         if char == "\0" or 0xD800 <= ord(char) <= 0xDFFF:

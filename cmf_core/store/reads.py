@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, select
 
-from cmf_core.digest import PREFIX, digest_prefix, is_empty_prefix
+from cmf_core.digest import DIGEST_PREFIX, digest_prefix, is_empty_prefix
 from cmf_core.errors import InvalidInputError, Kind, NotFoundError
 from cmf_core.records import (
     Artifact,
@@ -229,7 +229,7 @@ def near_values(conn: Connection, column: Any, asked: str) -> list[str]:
     after = conn.scalars(select(column).where(column > asked).order_by(column).limit(NEAR))
     shared = {value: _shared_prefix(value, asked) for value in [*before, *after]}
     best = max(shared.values(), default=0)
-    floor = len(PREFIX) + 1 if asked.startswith(PREFIX) else 1
+    floor = len(DIGEST_PREFIX) + 1 if asked.startswith(DIGEST_PREFIX) else 1
     if best < floor:
         return []
     return sorted(value for value, length in shared.items() if length == best)

@@ -65,13 +65,13 @@ def metrics(
     cmf metrics 0193a1b2 loss          every step of `loss` (NaN kept)
     cmf metrics --pipeline fraud --stage train accuracy
     """
-    from cmf_core.compare import metrics as history
+    from cmf_core.compare.metrics import list_metric_names, metric_across_stage, metric_history
 
     if stage is not None or pipeline is not None:
         if stage is None or pipeline is None or len(args) != 1:
             raise click.UsageError("Across a stage give --pipeline, --stage and one NAME.")
         with open_store(ctx) as store:
-            rows = history.metric_across_stage(
+            rows = metric_across_stage(
                 store,
                 pipeline,
                 stage,
@@ -85,10 +85,10 @@ def metrics(
         raise click.UsageError("Give EXECUTION and optionally NAME (or --stage and --pipeline).")
     with open_store(ctx) as store:
         if len(args) == 1:
-            names = history.list_metric_names(store, args[0])
+            names = list_metric_names(store, args[0])
             _print_json_or(as_json, names, lambda: _print_names(args[0], names))
         else:
-            series = history.metric_history(store, args[0], args[1])
+            series = metric_history(store, args[0], args[1])
             _print_json_or(as_json, series, lambda: _print_series(series))
 
 

@@ -90,7 +90,7 @@ def lineage_command(
     cmf lineage data/raw.csv --direction down    # what was made from it
     cmf lineage 0193a1b2 --format mermaid        # a diagram to paste into Markdown
     """
-    from cmf_core.graph import export
+    from cmf_core.graph.export import to_dot, to_mermaid
     from cmf_core.graph.lineage import lineage
 
     root = settings(ctx).project_root
@@ -107,9 +107,9 @@ def lineage_command(
     if as_json or fmt == "json":
         print_json(graph)
     elif fmt == "mermaid":
-        click.echo(export.to_mermaid(graph), nl=False)
+        click.echo(to_mermaid(graph), nl=False)
     elif fmt == "dot":
-        click.echo(export.to_dot(graph), nl=False)
+        click.echo(to_dot(graph), nl=False)
     else:
         print_tree(graph)
 

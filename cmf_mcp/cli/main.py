@@ -7,21 +7,11 @@ from typing import Any
 
 import click
 
+from cmf_core.vocabulary import ARTIFACT_TYPES, STATUSES
 from cmf_mcp.cli import search as cli_search
 from cmf_mcp.cli.support import CONTEXT_SETTINGS, CmfGroup, open_store, print_json, settings
 
 LIST_KINDS = ("pipelines", "stages", "executions", "artifacts")
-STATUSES = ("running", "completed", "failed")
-TYPES = (
-    "dataset",
-    "model",
-    "metrics",
-    "step_metrics",
-    "dataslice",
-    "label",
-    "environment",
-    "other",
-)
 
 
 @click.group(cls=CmfGroup, context_settings=CONTEXT_SETTINGS)
@@ -67,8 +57,12 @@ def parse_param(text: str) -> tuple[str, Any]:
 @click.option("-i", "--input", "inputs", multiple=True, metavar="PATH", help="Input (repeat).")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="PATH", help="Output (repeat).")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Parameter.")
-@click.option("--input-type", type=click.Choice(TYPES), default="dataset", show_default=True)
-@click.option("--output-type", type=click.Choice(TYPES), default="dataset", show_default=True)
+@click.option(
+    "--input-type", type=click.Choice(ARTIFACT_TYPES), default="dataset", show_default=True
+)
+@click.option(
+    "--output-type", type=click.Choice(ARTIFACT_TYPES), default="dataset", show_default=True
+)
 @click.option("--dvc", "track_with_dvc", is_flag=True, help="Also write .dvc files.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
@@ -116,7 +110,9 @@ def run(
 @click.option("--pipeline", help="Only this pipeline.")
 @click.option("--stage", help="Only this stage (executions).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only executions in this state.")
-@click.option("--type", "type_", type=click.Choice(TYPES), help="Only artifacts of this type.")
+@click.option(
+    "--type", "type_", type=click.Choice(ARTIFACT_TYPES), help="Only artifacts of this type."
+)
 @click.option("--where", metavar="FILTER", help=cli_search.WHERE_HELP)
 @click.option("--sort", metavar="[-]FIELD", help=cli_search.SORT_HELP)
 @click.option("--cursor", metavar="CURSOR", help="Continue a listing where its last page ended.")

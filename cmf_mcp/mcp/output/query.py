@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import Field
 
-from cmf_core.digest import PREFIX, short_digest
+from cmf_core.digest import DIGEST_PREFIX, short_digest
 from cmf_core.graph.lineage import ArtifactNode, LineageGraph
 from cmf_core.search.search import ArtifactHit
 from cmf_mcp.mcp.output.budget import more_line, plain, size, summary_lines, when
@@ -239,7 +239,7 @@ def lineage_out(graph: LineageGraph, level: DetailLevel) -> LineageOut:
 def _short(key: str | None) -> str:
     if key is None:
         return "-"
-    return short_digest(key) if key.startswith(PREFIX) else short_id(key)
+    return short_digest(key) if key.startswith(DIGEST_PREFIX) else short_id(key)
 
 
 def lineage_text(out: LineageOut) -> str:

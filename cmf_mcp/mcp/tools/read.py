@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field, StringConstraints
 
-from cmf_core.search.filters import MAX_LENGTH
+from cmf_core.search.filters import MAX_FILTER_LENGTH
 from cmf_core.search.help import filter_help, sort_help
 from cmf_mcp.mcp.output import budget as out
 from cmf_mcp.mcp.output import compare as c
@@ -41,12 +41,12 @@ ENRICHED_EXECUTIONS = 10  # producers and users of an artifact shown with pipeli
 
 ExecutionFilter = Annotated[
     str | None,
-    StringConstraints(max_length=MAX_LENGTH),
+    StringConstraints(max_length=MAX_FILTER_LENGTH),
     Field(description="Optional. " + filter_help("executions")),
 ]
 ArtifactFilter = Annotated[
     str | None,
-    StringConstraints(max_length=MAX_LENGTH),
+    StringConstraints(max_length=MAX_FILTER_LENGTH),
     Field(description="Optional. " + filter_help("artifacts")),
 ]
 Optional = Annotated[str | None, StringConstraints(max_length=255)]
