@@ -26,20 +26,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from cmf_core.errors import InvalidInputError, Kind
 from cmf_core.search.cursor import decode_cursor as decode_position
 from cmf_core.search.cursor import encode_cursor as encode_position
-from cmf_core.vocabulary import (
-    ARTIFACT_TYPES,
-    DIRECTIONS,
-    ENDED_STATUSES,
-    LOGGABLE_TYPES,
-    STATUSES,
-)
+from cmf_mcp.mcp.output.choices import DirectionName, StatusName
 
 STRUCTURED_BUDGET = 20_000
 TEXT_BUDGET = 8_000
@@ -70,25 +64,6 @@ USER_DATA = (
 )
 
 DetailLevel = Literal["concise", "full"]
-
-
-def one_of(values: Sequence[str]) -> Any:
-    """``Literal[*values]``: a closed set taken from cmf_core's own table, not copied here."""
-    return Literal.__getitem__(tuple(values))
-
-
-if TYPE_CHECKING:  # the checker sees plain text; pydantic and the schema see the closed set
-    StatusName = str
-    EndStatusName = str
-    DirectionName = str
-    ArtifactTypeName = str
-    LoggableTypeName = str
-else:
-    StatusName = one_of(STATUSES)
-    EndStatusName = one_of(ENDED_STATUSES)
-    DirectionName = one_of(DIRECTIONS)
-    ArtifactTypeName = one_of(ARTIFACT_TYPES)
-    LoggableTypeName = one_of(LOGGABLE_TYPES)
 Detail = Annotated[
     DetailLevel,
     Field(

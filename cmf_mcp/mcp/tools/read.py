@@ -21,9 +21,9 @@ from cmf_mcp.mcp.output import budget as out
 from cmf_mcp.mcp.output import compare as c
 from cmf_mcp.mcp.output import query as q
 from cmf_mcp.mcp.output.budget import execution_summary, result
+from cmf_mcp.mcp.output.choices import ArtifactTypeName, StatusName
 from cmf_mcp.mcp.output.schemas import (
     ArtifactRef,
-    ArtifactTypeName,
     ArtifactView,
     Cursor,
     Detail,
@@ -32,7 +32,6 @@ from cmf_mcp.mcp.output.schemas import (
     ExecutionView,
     Name,
     PipelinePage,
-    StatusName,
     decode_cursor,
 )
 from cmf_mcp.mcp.state import READ, ServerState, tool_errors

@@ -20,13 +20,11 @@ from pydantic import BeforeValidator, Field
 from cmf_core.digest import short_digest
 from cmf_core.errors import CmfWarning
 from cmf_mcp.mcp.output import budget as out
+from cmf_mcp.mcp.output.choices import DirectionName, EndStatusName, LoggableTypeName
 from cmf_mcp.mcp.output.schemas import (
-    DirectionName,
     EndedExecution,
-    EndStatusName,
     ExecutionRef,
     JsonMap,
-    LoggableTypeName,
     LoggedArtifact,
     LoggedMetrics,
     Name,
