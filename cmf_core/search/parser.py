@@ -1,8 +1,9 @@
 """The filter language's tokenizer and recursive-descent parser.
 
 :func:`parse` turns filter text into the frozen syntax tree of
-:mod:`cmf_core.search.filters` (the grammar is drawn there), checking every field
-against the catalogue and every value against its field's kind as it goes.
+:mod:`cmf_core.search.tree` (the grammar is drawn in :mod:`cmf_core.search.filters`),
+checking every field against the catalogue and every value against its field's
+kind as it goes.
 Callers use :func:`cmf_core.search.filters.parse_filter`, which calls :func:`parse`.
 """
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cmf_core.digest import is_empty_prefix
-from cmf_core.search.filters import (
+from cmf_core.search.tree import (
     CHOICES,
     FIELDS,
     GROUPS,
