@@ -374,3 +374,61 @@ def test_real_cmflib_runs_import_and_add_up(
     runs = cmf_json(store_url, "ls", "executions", "--stage", "train")
     items = runs["items"] if isinstance(runs, dict) else runs
     assert sorted(e["params"]["learning_rate"] for e in items) == [0.01, 0.02]
+
+
+def test_states_missing_uuids_foreign_types_and_stageless_runs_are_mapped(
+    sqlite_url: str, project: Path
+) -> None:
+    conn = sqlite3.connect(project)
+    with conn:
+        conn.execute("UPDATE Execution SET last_known_state = 4 WHERE id = 1")  # FAILED
+        conn.execute("UPDATE Execution SET last_known_state = 2 WHERE id = 4")  # RUNNING
+        conn.execute(
+            "DELETE FROM ExecutionProperty WHERE execution_id = 5 AND name = 'Execution_uuid'"
+        )
+        conn.execute("INSERT INTO Type (id, name, type_kind) VALUES (99, 'Custom_Data', 1)")
+        conn.execute("UPDATE Artifact SET type_id = 99 WHERE id = 2")
+        conn.execute("DELETE FROM Association WHERE execution_id = 3")
+    conn.close()
+    with Store(sqlite_url) as store:
+        summary = import_mlmd(store, project)
+        again = import_mlmd(store, project)
+        by_stage = {}
+        for execution in store.list_executions(limit=10):
+            by_stage.setdefault(execution.stage, []).append(execution)
+        raw = store.get_artifact_detail("md5:75686325fc1eeb7a446be9d181ccca5d").artifact
+    assert again.new == 0
+    assert len(by_stage["evaluate"]) == 1  # the stageless one was skipped
+    statuses = sorted(e.status.value for e in by_stage["prepare"])
+    assert statuses == ["failed", "running"]
+    assert [e.ended_at for e in by_stage["prepare"] if e.status.value == "running"] == [None]
+    assert len(by_stage["train"]) == 2  # one with a derived id, stable across imports
+    assert (raw.type.value, raw.properties["mlmd_type"]) == ("other", "Custom_Data")
+    reasons = {(s.kind, s.reason) for s in summary.records.skipped}
+    assert ("executions", "the execution is in no stage") in reasons
+    assert ("events", "its execution is in no stage") in reasons
+
+
+def test_a_step_metrics_file_that_changed_is_not_read(sqlite_url: str, project: Path) -> None:
+    [parquet] = (project.parent / "cmf_artifacts").rglob("training_metrics")
+    parquet.write_bytes(parquet.read_bytes() + b"\0")
+    with Store(sqlite_url) as store:
+        summary = import_mlmd(store, project)
+    reasons = [s.reason for s in summary.records.skipped if s.kind == "metrics"]
+    assert any("has changed since cmflib recorded it" in r for r in reasons)
+
+
+def test_a_long_import_draws_a_progress_bar(
+    sqlite_url: str,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import cmf_core.cmflib.importer as importer
+
+    monkeypatch.setattr(importer, "DEFAULT_DELAY", 0.0)  # every import is "long"
+    with Store(sqlite_url) as store:
+        import_mlmd(store, project, progress=True)
+        import_mlmd(store, project, progress=False)
+    drawn = capsys.readouterr().err
+    assert drawn.count("Importing get-started") == 1 and "records" in drawn
