@@ -115,6 +115,24 @@ class CmfError(Exception):
     def __str__(self) -> str:
         return self.render()
 
+    @property
+    def next_step(self) -> str | None:
+        """What to do next, named apart from how a surface says it (its hint table's key).
+
+        ``find:<kind>`` — look among the records there are; ``token`` — get a
+        valid token; ``upgrade`` — upgrade the store's schema; ``lineage`` — an
+        execution was given where an artifact was needed, so show its lineage.
+        """
+        if isinstance(self, NotFoundError) and self.kind is not None:
+            return f"find:{self.kind}"
+        if isinstance(self, AuthError) and self.kind is Kind.TOKEN:
+            return "token"
+        if isinstance(self, StoreError) and self.kind is Kind.SCHEMA:
+            return "upgrade"
+        if isinstance(self, InvalidInputError) and self.kind is Kind.EXECUTION and not self.matches:
+            return "lineage"
+        return None
+
 
 class ConfigError(CmfError):
     """A setting, store URL or configuration file cannot be used."""

@@ -12,14 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cmf_core.errors import (
-    AuthError,
-    CmfError,
-    InvalidInputError,
-    Kind,
-    NotFoundError,
-    StoreError,
-)
+from cmf_core.errors import CmfError
 
 if TYPE_CHECKING:
     from cmf_core.config import Settings
@@ -28,27 +21,23 @@ if TYPE_CHECKING:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-NOT_FOUND_HINTS = {
-    Kind.EXECUTION: "`cmf ls executions` lists them.",
-    Kind.ARTIFACT: "`cmf ls artifacts` lists them with their paths.",
-    Kind.REFERENCE: "`cmf ls executions` and `cmf ls artifacts` list what there is.",
-    Kind.PIPELINE: "`cmf ls pipelines` lists them.",
-    Kind.STAGE: "`cmf ls stages` lists them.",
-    Kind.TOKEN: "`cmf token list` lists them.",
+HINTS = {
+    "find:execution": "`cmf ls executions` lists them.",
+    "find:artifact": "`cmf ls artifacts` lists them with their paths.",
+    "find:reference": "`cmf ls executions` and `cmf ls artifacts` list what there is.",
+    "find:pipeline": "`cmf ls pipelines` lists them.",
+    "find:stage": "`cmf ls stages` lists them.",
+    "find:token": "`cmf token list` lists them.",
+    "token": "`cmf token list` shows the tokens; `cmf token create` makes one.",
+    "upgrade": "Run `cmf db upgrade` (back up the database first).",
+    "lineage": "`cmf lineage {reference}` shows an execution's lineage.",
 }
 
 
 def next_step(exc: CmfError) -> str:
-    """The command to run next, from what the error is about ("" when the message says enough)."""
-    if isinstance(exc, NotFoundError) and exc.kind in NOT_FOUND_HINTS:
-        return NOT_FOUND_HINTS[exc.kind]
-    if isinstance(exc, AuthError) and exc.kind is Kind.TOKEN:
-        return "`cmf token list` shows the tokens; `cmf token create` makes one."
-    if isinstance(exc, StoreError) and exc.kind is Kind.SCHEMA:
-        return "Run `cmf db upgrade` (back up the database first)."
-    if isinstance(exc, InvalidInputError) and exc.kind is Kind.EXECUTION and not exc.matches:
-        return f"`cmf lineage {(exc.reference or 'ID')[:13]}` shows an execution's lineage."
-    return ""
+    """The command to run next, from the error's own next step ("" when it has none)."""
+    hint = HINTS.get(exc.next_step or "", "")
+    return hint.replace("{reference}", (exc.reference or "ID")[:13])
 
 
 def cli_error(exc: CmfError) -> click.ClickException:

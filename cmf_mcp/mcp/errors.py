@@ -9,16 +9,19 @@ CLI has its own table (``cmf_mcp/cli/support.py``).
 
 from pathlib import Path
 
-from cmf_core.errors import AuthError, CmfError, InvalidInputError, Kind, NotFoundError, StoreError
+from cmf_core.errors import CmfError
 
 OUTSIDE = "<a path outside the project>"
-NOT_FOUND_HINTS = {
-    Kind.EXECUTION: "search_executions or list_pipelines finds them.",
-    Kind.ARTIFACT: "search_artifacts finds them (by path or type).",
-    Kind.REFERENCE: "search_executions and search_artifacts find what there is.",
-    Kind.PIPELINE: "list_pipelines lists them.",
-    Kind.STAGE: "list_pipelines lists them with their stages.",
-    Kind.METRIC: "get_execution lists a run's metrics.",
+HINTS = {
+    "find:execution": "search_executions or list_pipelines finds them.",
+    "find:artifact": "search_artifacts finds them (by path or type).",
+    "find:reference": "search_executions and search_artifacts find what there is.",
+    "find:pipeline": "list_pipelines lists them.",
+    "find:stage": "list_pipelines lists them with their stages.",
+    "find:metric": "get_execution lists a run's metrics.",
+    "token": "Ask for a valid token.",
+    "upgrade": "The store's owner must run `cmf db upgrade`.",
+    "lineage": "query_lineage shows an execution's lineage.",
 }
 
 
@@ -35,16 +38,8 @@ def shown_path(path: str, project_root: Path) -> str:
 
 
 def next_step(exc: CmfError) -> str:
-    """The tool to call next, from what the error is about ("" when the message says enough)."""
-    if isinstance(exc, NotFoundError) and exc.kind in NOT_FOUND_HINTS:
-        return NOT_FOUND_HINTS[exc.kind]
-    if isinstance(exc, AuthError) and exc.kind is Kind.TOKEN:
-        return "Ask for a valid token."
-    if isinstance(exc, StoreError) and exc.kind is Kind.SCHEMA:
-        return "The store's owner must run `cmf db upgrade`."
-    if isinstance(exc, InvalidInputError) and exc.kind is Kind.EXECUTION and not exc.matches:
-        return "query_lineage shows an execution's lineage."
-    return ""
+    """The tool to call next, from the error's own next step ("" when it has none)."""
+    return HINTS.get(exc.next_step or "", "")
 
 
 def model_message(exc: CmfError, project_root: Path, hint: str = "") -> str:
