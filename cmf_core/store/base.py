@@ -1,9 +1,9 @@
 """``StoreBase``: the owner of a store's engine and its transactions.
 
-``Store`` is assembled from this base and one mixin per area of reads
-(``search``, ``graph``, ``history``) so each area keeps its SQL in its own
-module; all of them reach the database only through :meth:`_read` and
-:meth:`_write`.
+``Store`` is assembled from this base and one piece per area (``writes``,
+``stat_cache``, ``search``, ``graph``, ``history``, ``tokens``; see
+:mod:`cmf_core.store.store`) so each area keeps its SQL in its own module; all
+of them reach the database only through :meth:`_read` and :meth:`_write`.
 """
 
 from collections.abc import Iterator
@@ -24,7 +24,7 @@ class StoreBase:
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
 
     Opening a store creates it at the newest schema if it is empty and checks
-    its schema revision otherwise (see :mod:`cmf_core.store.engine`).
+    its schema revision otherwise (see :mod:`cmf_core.store.migrate`).
     """
 
     def __init__(self, url: str) -> None:

@@ -1,0 +1,311 @@
+"""What a store records: pipelines and stages, executions, artifacts and events, metrics.
+
+Every method is one short write transaction through SQLAlchemy Core; events
+and metrics go in as single bulk statements. The rules of DESIGN.md hold here:
+a pipeline, stage or artifact is one record per natural key (properties
+merged), an ended execution never changes, an event is recorded once, and a
+metric already recorded is never overwritten (an equal repeat is a no-op).
+Rows from concurrent writers are locked (``FOR UPDATE`` on PostgreSQL;
+SQLite's writers queue on ``BEGIN IMMEDIATE``) before they are merged.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+
+from cmf_core.errors import ConflictError, InvalidInputError, Kind, NotFoundError
+from cmf_core.records import Artifact, EventDirection, ExecutionStatus
+from cmf_core.store import reads
+from cmf_core.store.base import StoreBase
+from cmf_core.store.schema import (
+    artifacts,
+    events,
+    executions,
+    json_dict,
+    pipelines,
+    stages,
+    utcnow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRow:
+    """An artifact to record: its digest and what is known about its bytes."""
+
+    digest: str
+    type: str
+    size: int | None
+    nfiles: int | None
+    properties: dict[str, Any]
+
+
+class Writes(StoreBase):
+    """The store's writes, mixed into :class:`cmf_core.store.Store`."""
+
+    # -- pipelines and stages ----------------------------------------------------------------
+
+    def ensure_stage(
+        self,
+        pipeline: str,
+        stage: str,
+        *,
+        pipeline_properties: dict[str, Any] | None = None,
+        stage_properties: dict[str, Any] | None = None,
+    ) -> int:
+        """The id of ``stage`` in ``pipeline``, creating either if new; merges given properties."""
+        now = utcnow()
+        with self._write() as conn:
+            pipeline_id = self._upsert_named(
+                conn, pipelines, {"name": pipeline}, pipeline_properties, now
+            )
+            return self._upsert_named(
+                conn, stages, {"pipeline_id": pipeline_id, "name": stage}, stage_properties, now
+            )
+
+    def _upsert_named(
+        self,
+        conn: Connection,
+        table: Any,
+        key: dict[str, Any],
+        properties: dict[str, Any] | None,
+        now: datetime,
+    ) -> int:
+        where = and_(*(table.c[name] == value for name, value in key.items()))
+        row = conn.execute(
+            select(table.c.id, table.c.properties).where(where).with_for_update()
+        ).first()
+        if row is None:
+            values = {**key, "properties": properties or {}, "created_at": now}
+            conn.execute(self._insert(table).values(values).on_conflict_do_nothing())
+            row = conn.execute(select(table.c.id, table.c.properties).where(where)).one()
+        if properties:
+            merged = {**json_dict(row.properties), **properties}
+            if merged != row.properties:
+                conn.execute(update(table).where(table.c.id == row.id).values(properties=merged))
+        return int(row.id)
+
+    # -- executions --------------------------------------------------------------------------
+
+    def start_execution(
+        self,
+        *,
+        id: str,
+        stage_id: int,
+        started_at: datetime | None = None,
+        command: str | None = None,
+        params: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        site: str | None = None,
+        git_remote: str | None = None,
+        git_branch: str | None = None,
+        git_commit_start: str | None = None,
+        git_is_dirty: bool | None = None,
+        git_diff_digest: str | None = None,
+        environment_digest: str | None = None,
+    ) -> None:
+        """Insert a running execution of the stage ``stage_id``, started now unless given."""
+        values = {
+            "id": id,
+            "stage_id": stage_id,
+            "status": ExecutionStatus.RUNNING.value,
+            "started_at": started_at or utcnow(),
+            "command": command,
+            "params": params or {},
+            "properties": properties or {},
+            "site": site,
+            "git_remote": git_remote,
+            "git_branch": git_branch,
+            "git_commit_start": git_commit_start,
+            "git_is_dirty": git_is_dirty,
+            "git_diff_digest": git_diff_digest,
+            "environment_digest": environment_digest,
+        }
+        with self._write() as conn:
+            conn.execute(executions.insert().values(values))
+
+    def update_execution(
+        self,
+        execution_id: str,
+        *,
+        params: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> None:
+        """Merge params and properties into a running execution."""
+        with self._write() as conn:
+            row = self._running(conn, execution_id)
+            values: dict[str, Any] = {}
+            if params:
+                values["params"] = {**json_dict(row.params), **params}
+            if properties:
+                values["properties"] = {**json_dict(row.properties), **properties}
+            if values:
+                conn.execute(
+                    update(executions).where(executions.c.id == execution_id).values(values)
+                )
+
+    def end_execution(
+        self,
+        execution_id: str,
+        *,
+        status: ExecutionStatus,
+        error: str | None = None,
+        git_commit_end: str | None = None,
+    ) -> None:
+        if status is ExecutionStatus.RUNNING:
+            raise InvalidInputError("An execution ends as 'completed' or 'failed', not 'running'.")
+        with self._write() as conn:
+            self._running(conn, execution_id)
+            conn.execute(
+                update(executions)
+                .where(executions.c.id == execution_id)
+                .values(
+                    status=status.value,
+                    ended_at=utcnow(),
+                    error=error,
+                    git_commit_end=git_commit_end,
+                )
+            )
+
+    def _running(self, conn: Connection, execution_id: str) -> Any:
+        # FOR UPDATE (PostgreSQL; SQLite writers are already serialised by BEGIN IMMEDIATE):
+        # two writers merging properties, or ending the run, must not both read the old row.
+        row = conn.execute(
+            select(executions.c.status, executions.c.params, executions.c.properties)
+            .where(executions.c.id == execution_id)
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise NotFoundError(
+                f"No execution {execution_id!r} in {{store}}.",
+                kind=Kind.EXECUTION,
+                reference=execution_id,
+                store=self.display_url,
+            )
+        if row.status != ExecutionStatus.RUNNING.value:
+            raise ConflictError(
+                f"Execution {execution_id} has already ended ({row.status}); an ended execution "
+                "cannot change. Start a new execution to record more."
+            )
+        return row
+
+    # -- artifacts and events ----------------------------------------------------------------
+
+    def record_artifact(
+        self,
+        artifact: ArtifactRow,
+        *,
+        execution_id: str | None = None,
+        direction: EventDirection | None = None,
+        path: str | None = None,
+    ) -> Artifact:
+        """Record an artifact (one row per digest) and, with an execution, the event linking it."""
+        now = utcnow()
+        with self._write() as conn:
+            if execution_id is not None:
+                self._running(conn, execution_id)
+            row = self._upsert_artifact(conn, artifact, now)
+            if execution_id is not None and direction is not None and path is not None:
+                conn.execute(
+                    self._insert(events)
+                    .values(
+                        execution_id=execution_id,
+                        artifact_id=row.id,
+                        direction=direction.value,
+                        path=path,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                )
+            return reads.artifact_record(row)
+
+    def _upsert_artifact(self, conn: Connection, artifact: ArtifactRow, now: datetime) -> Any:
+        query = select(artifacts).where(artifacts.c.digest == artifact.digest).with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            conn.execute(
+                self._insert(artifacts)
+                .values(
+                    digest=artifact.digest,
+                    type=artifact.type,
+                    size=artifact.size,
+                    nfiles=artifact.nfiles,
+                    properties=artifact.properties,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            return conn.execute(query).one()
+        if row.type != artifact.type:
+            raise ConflictError(
+                f"Artifact {artifact.digest} is already recorded as a {row.type}, not a "
+                f"{artifact.type}; the same bytes have one type. Log it with type={row.type!r}."
+            )
+        merged = {**json_dict(row.properties), **artifact.properties}
+        if merged != row.properties:
+            conn.execute(
+                update(artifacts).where(artifacts.c.id == row.id).values(properties=merged)
+            )
+            row = conn.execute(query).one()
+        return row
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    @property
+    def _insert_metrics_sql(self) -> str:
+        mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+        columns = "execution_id, name, step, value, time"
+        return f"INSERT INTO metrics ({columns}) VALUES ({', '.join([mark] * 5)})"
+
+    def add_metrics(
+        self, execution_id: str, rows: Sequence[tuple[str, int | None, float, float]]
+    ) -> None:
+        """Record (name, step, value, time) rows; a step of None is an execution-level metric.
+
+        Re-recording an equal value is a no-op; a different value for the same
+        (name, step) raises ConflictError after the call's other values are recorded.
+        """
+        if not rows:
+            return
+        values = [
+            (execution_id, name, step, None if math.isnan(value) else value, at)
+            for name, step, value, at in rows
+        ]
+        try:
+            with self._write() as conn:
+                self._running(conn, execution_id)
+                # Plain tuples through the driver: per-row dicts and SQLAlchemy's parameter
+                # handling would cost more than SQLite's own insert.
+                conn.exec_driver_sql(self._insert_metrics_sql, values)
+            return
+        except ConflictError:
+            pass
+        # Some (name, step) already exist: keep the new ones, accept equal repeats.
+        with self._write() as conn:
+            self._running(conn, execution_id)
+            existing = reads.metric_values(conn, execution_id, {name for name, *_ in rows})
+            fresh, clashes = [], []
+            for value in values:
+                _, name, step, number, _ = value
+                if (name, step) not in existing:
+                    existing[(name, step)] = number
+                    fresh.append(value)
+                elif not _same_metric(existing[(name, step)], number):
+                    at = "" if step is None else f" at step {step}"
+                    shown = "nan" if number is None else number
+                    clashes.append(f"{name!r}{at} is {existing[(name, step)]}, not {shown}")
+            if fresh:
+                conn.exec_driver_sql(self._insert_metrics_sql, fresh)
+        if clashes:
+            more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
+            raise ConflictError(
+                f"Metric {'; '.join(clashes[:3])}{more} in execution {execution_id}: recorded "
+                f"values are never overwritten. The other {len(fresh)} value(s) were recorded."
+            )
+
+
+def _same_metric(a: float | None, b: float | None) -> bool:
+    return a == b or (a is None and b is None)
