@@ -42,7 +42,7 @@ from cmf_core.records import EventDetail, EventDirection, Execution
 
 if TYPE_CHECKING:
     from cmf_core.store import Store
-    from cmf_core.store.history import SeriesStats
+    from cmf_core.store.metric_reads import SeriesStats
 
 MAX_RUNS = 20
 

@@ -10,7 +10,9 @@ in its own module and each reaching the database only through
 - this module: reads of single records and plain lists (SQL in :mod:`~cmf_core.store.reads`);
 - :mod:`~cmf_core.store.search`: filtered, sorted, paged searches;
 - :mod:`~cmf_core.store.graph`: the lineage walk's batched hops;
-- :mod:`~cmf_core.store.history`: lookups for comparisons and cmflib, and metric reads;
+- :mod:`~cmf_core.store.history`: lookups by id, stage and pipeline for comparisons and cmflib;
+- :mod:`~cmf_core.store.metric_reads`: metric values, series and their statistics;
+- :mod:`~cmf_core.store.artifact_walk`: cmflib's artifact-to-artifact walk;
 - :mod:`~cmf_core.store.tokens`: the server's access tokens.
 """
 
@@ -28,8 +30,10 @@ from cmf_core.records import (
     Stage,
 )
 from cmf_core.store import reads
+from cmf_core.store.artifact_walk import ArtifactWalk
 from cmf_core.store.graph import GraphReads
 from cmf_core.store.history import HistoryReads
+from cmf_core.store.metric_reads import MetricReads
 from cmf_core.store.schema import artifacts, events, executions, metrics, pipelines, stages
 from cmf_core.store.search import SearchReads
 from cmf_core.store.stat_cache import StatCacheRecords
@@ -37,7 +41,16 @@ from cmf_core.store.tokens import TokenRecords
 from cmf_core.store.writes import ArtifactRow, Writes
 
 
-class Store(Writes, StatCacheRecords, SearchReads, GraphReads, HistoryReads, TokenRecords):
+class Store(
+    Writes,
+    StatCacheRecords,
+    SearchReads,
+    GraphReads,
+    HistoryReads,
+    MetricReads,
+    ArtifactWalk,
+    TokenRecords,
+):
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
 
     Opening a store creates it at the newest schema if it is empty and checks
