@@ -8,7 +8,8 @@ in its own module and each reaching the database only through
 - :mod:`~cmf_core.store.writes`: pipelines, stages, executions, artifacts, events, metrics;
 - :mod:`~cmf_core.store.stat_cache`: the hasher's stat cache;
 - this module: reads of single records and plain lists (SQL in :mod:`~cmf_core.store.reads`);
-- :mod:`~cmf_core.store.search`: filtered, sorted, paged searches;
+- :mod:`~cmf_core.store.search`: filtered, sorted, paged searches (SQL in
+  :mod:`~cmf_core.store.filter_sql`);
 - :mod:`~cmf_core.store.graph`: the lineage walk's batched hops;
 - :mod:`~cmf_core.store.history`: lookups by id, stage and pipeline for comparisons and cmflib;
 - :mod:`~cmf_core.store.metric_reads`: metric values, series and their statistics;
