@@ -22,8 +22,9 @@ FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
     graph/      lineage walks, trace and impact, reference lookup, exports
     compare/    run comparison, divergence, metric history
     recipes/    reproduce recipes and scripts
+    git/        the only code that talks to Git: HEAD from files, snapshots, remote URLs
     artifacts/  content store in DVC layout, remotes, push/pull, status, stats, gc, DVC ingest
-    digest · hashing · dir_walk · file_errors · git · environment · paths · progress · ids · auth
+    digest · hashing · dir_walk · file_errors · environment · paths · progress · ids · auth
     errors · config · records
     store/      SQLAlchemy 2: SQLite by default, PostgreSQL for teams; Alembic migrations
 
@@ -89,7 +90,7 @@ if TYPE_CHECKING:
         StoreError,
         SyncError,
     )
-    from cmf_core.git import find_work_tree
+    from cmf_core.git.head import find_work_tree
     from cmf_core.graph.export import export_lineage, to_json
     from cmf_core.graph.export.dot import to_dot
     from cmf_core.graph.export.mermaid import to_mermaid
@@ -117,7 +118,6 @@ if TYPE_CHECKING:
     from cmf_core.run import Run
     from cmf_core.runner import run_command
     from cmf_core.search.cursor import decode_cursor, encode_cursor
-    from cmf_core.search.filters import MAX_FILTER_LENGTH, FilterSyntaxError
     from cmf_core.search.help import filter_help, sort_help
     from cmf_core.search.search import (
         ArtifactHit,
@@ -126,6 +126,7 @@ if TYPE_CHECKING:
         search_artifacts,
         search_executions,
     )
+    from cmf_core.search.tree import MAX_FILTER_LENGTH, FilterSyntaxError
     from cmf_core.store import Store
     from cmf_core.store.engine import safe_url
     from cmf_core.store.migrate import upgrade_store
