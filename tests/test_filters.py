@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from cmf_core.errors import InvalidInputError
 from cmf_core.search.filters import (
     MAX_DEPTH,
-    MAX_LENGTH,
+    MAX_FILTER_LENGTH,
     And,
     Compare,
     Field,
@@ -200,7 +200,7 @@ def test_a_caret_in_a_long_multiline_filter_stays_under_its_column() -> None:
 
 
 def test_inputs_over_the_limits_are_refused_before_parsing() -> None:
-    with pytest.raises(FilterSyntaxError, match=f"at most {MAX_LENGTH} characters"):
+    with pytest.raises(FilterSyntaxError, match=f"at most {MAX_FILTER_LENGTH} characters"):
         parse_filter("stage = 'a' or " * 200 + "stage = 'a'", "executions")
     with pytest.raises(FilterSyntaxError, match=f"nest at most {MAX_DEPTH} deep"):
         parse_filter("(" * 40 + "stage = 'a'" + ")" * 40, "executions")
@@ -306,6 +306,6 @@ def test_deep_nesting_never_overflows_the_stack(depth: int, opener: str) -> None
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(MAX_LENGTH - 5, 200_000), st.sampled_from(["stage='a' or ", "(", "x"]))
+@given(st.integers(MAX_FILTER_LENGTH - 5, 200_000), st.sampled_from(["stage='a' or ", "(", "x"]))
 def test_huge_inputs_are_refused_quickly(size: int, unit: str) -> None:
     _parses_or_says_why((unit * (size // len(unit) + 1))[:size], "executions")
