@@ -8,7 +8,7 @@ and the store keeps the document once.
 What the document holds, and what it leaves out on purpose:
 
 * ``python``: ``version`` ("3.11.7") and ``implementation`` ("CPython").
-  Not the executable's path (``/home/ana/.venv/bin/python`` differs per user
+  Not the executable's path (a checkout's ``.venv/bin/python`` differs per user
   and per checkout) nor the compiler banner of ``sys.version`` (two builds of
   one Python version would never match).
 * ``platform``: ``system`` ("Linux"), ``machine`` ("x86_64") and, on Linux,
