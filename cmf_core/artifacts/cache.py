@@ -34,7 +34,6 @@ from cmf_core.artifacts.dvc_config import is_dvc_repo, read_dvc_config
 from cmf_core.artifacts.layout import (
     OBJECTS,
     ManifestEntry,
-    digest_of,
     is_oid,
     oid_of,
     parse_manifest,
@@ -47,6 +46,7 @@ from cmf_core.artifacts.links import (
     make_folder,
     parse_link_types,
 )
+from cmf_core.artifacts.placing import place_object
 from cmf_core.errors import ArtifactError
 
 if TYPE_CHECKING:
@@ -368,45 +368,13 @@ class Cache:
         oid = oid_of(digest)
         target = os.fspath(dest)
         if not oid.endswith(".dir"):
-            self._checkout_file(oid, target)
+            place_object(self.object_path(oid), target, self.link_types)
             return 1
         entries = self.read_manifest(digest)
         for entry in entries:
-            self._checkout_file(entry.md5, os.path.join(target, *entry.relpath.split("/")))
+            path = os.path.join(target, *entry.relpath.split("/"))
+            place_object(self.object_path(entry.md5), path, self.link_types)
         return len(entries)
-
-    def _checkout_file(self, oid: str, target: str) -> None:
-        source = self.object_path(oid)
-        if not os.path.isfile(source):
-            raise ArtifactError(
-                f"Object {digest_of(oid)} is not in the cache {self.root}; pull it first."
-            )
-        folder = os.path.dirname(target) or "."
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise copying.write_error(folder, exc) from exc
-        temp = copying.temp_name(target)
-        for kind in self.link_types:
-            if kind != "copy" and link(kind, source, temp):
-                if kind == "reflink":
-                    os.chmod(temp, 0o644)
-                break
-            if kind == "copy":
-                with open(source, "rb") as stream:
-                    temp, _, _ = copying.write_temp(stream, target)
-                os.chmod(temp, 0o644)
-                break
-        else:
-            raise ArtifactError(
-                f"None of the link types {', '.join(self.link_types)} works from the cache "
-                f"{self.root} to '{target}'; add 'copy' to the cache type."
-            )
-        try:
-            os.replace(temp, target)
-        except OSError as exc:
-            copying.discard([temp])
-            raise copying.write_error(target, exc) from exc
 
 
 __all__ = [
