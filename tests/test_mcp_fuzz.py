@@ -23,10 +23,11 @@ from cmf_mcp.mcp.output.schemas import STRUCTURED_BUDGET, TEXT_BUDGET
 Context = tuple[SyncClient, dict[str, str], Path]
 
 
-def snapshot(folder: Path, skip: Path) -> dict[str, tuple[int, int]]:
+def snapshot(folder: Path, *skip: Path) -> dict[str, tuple[int, int]]:
+    """Size and mtime of every file under ``folder`` but cmf's own (the store, the cache)."""
     found = {}
     for dirpath, _, files in os.walk(folder):
-        if Path(dirpath).is_relative_to(skip):
+        if any(Path(dirpath).is_relative_to(place) for place in skip):
             continue
         for name in files:
             info = os.lstat(os.path.join(dirpath, name))
@@ -52,9 +53,10 @@ def fuzzed(bare_project: Path, tmp_path: Path, sqlite_url: str) -> Iterator[Cont
             ended = client.ok("start_execution", {"pipeline": "p", "stage": "s"})["execution_id"]
             client.ok("end_execution", {"execution_id": ended})
             known = {"ended": ended, "outside": str(outside), "digest": logged["digest"][:12]}
-            before = snapshot(tmp_path, skip=tmp_path / "store")
+            own = (tmp_path / "store", bare_project / ".cmf" / "cache")  # bytes logged go there
+            before = snapshot(tmp_path, *own)
             yield client, known, tmp_path
-            assert snapshot(tmp_path, skip=tmp_path / "store") == before
+            assert snapshot(tmp_path, *own) == before
     finally:
         server.close()
 
