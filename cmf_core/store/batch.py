@@ -98,10 +98,10 @@ class Tally:
         self, kind: str, key: str, reason: str, stored: dict[str, Any], incoming: dict[str, Any]
     ) -> None:
         self.add(kind, "conflicts")
-        if len(self.conflicts) < CONFLICTS_KEPT:
-            self.conflicts.append(
-                Conflict(kind=kind, key=key, reason=reason, stored=stored, incoming=incoming)
-            )
+        # All of them: the merge keeps each in the store; the summary names the first few.
+        self.conflicts.append(
+            Conflict(kind=kind, key=key, reason=reason, stored=stored, incoming=incoming)
+        )
 
     def skip(self, kind: str, key: str, reason: str, n: int = 1) -> None:
         self.add(kind, "skipped", n)
@@ -128,7 +128,7 @@ class Tally:
             for (kind, reason), n in self.skips.items()
         ]
         counts = {kind: KindCounts(**self.counts[kind]) for kind in KINDS}
-        return MergeSummary(**counts, conflicts=self.conflicts, skipped=skipped)
+        return MergeSummary(**counts, conflicts=self.conflicts[:CONFLICTS_KEPT], skipped=skipped)
 
 
 def unique(

@@ -14,12 +14,18 @@ matched on its natural key; when the store already has it:
 - event (execution, digest, direction, path) and metric (execution, name,
   step): see :mod:`cmf_core.store.merge_links`.
 
+Every record that is new or changed is journaled (:mod:`cmf_core.store.journal`)
+with the batch's ``origin``, and every conflict is kept in the ``conflicts``
+table with both versions and its ``source``, once per incoming version.
+
 One call is one transaction (``Store._write``): the whole batch is merged, or,
 if the store fails, nothing. New rows go in as bulk Core inserts and stored
 ones are read in chunks of :data:`~cmf_core.store.batch.CHUNK` keys, so a
 batch of tens of thousands of records costs a few hundred statements.
 """
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,9 +34,26 @@ from sqlalchemy import bindparam, select, update
 
 from cmf_core.records import Artifact, Execution, ExecutionStatus, Pipeline, Stage
 from cmf_core.store import reads
-from cmf_core.store.batch import MergeSummary, RecordBatch, Tally, chunks, differences, unique
+from cmf_core.store.batch import (
+    Conflict,
+    MergeSummary,
+    RecordBatch,
+    Tally,
+    chunks,
+    differences,
+    unique,
+)
+from cmf_core.store.journal import journal, stage_key
 from cmf_core.store.merge_links import MergeState, merge_events, merge_metrics
-from cmf_core.store.schema import artifacts, executions, json_dict, pipelines, stages
+from cmf_core.store.schema import (
+    artifacts,
+    conflicts,
+    executions,
+    json_dict,
+    pipelines,
+    stages,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from cmf_core.store import Store
@@ -39,11 +62,18 @@ NamedT = TypeVar("NamedT", Pipeline, Stage)
 
 
 def merge_records(
-    store: "Store", batch: RecordBatch, *, progress: Callable[[int], None] | None = None
+    store: "Store",
+    batch: RecordBatch,
+    *,
+    progress: Callable[[int], None] | None = None,
+    origin: str | None = None,
+    source: str = "merge",
 ) -> MergeSummary:
     """Merge ``batch`` into ``store`` in one transaction; see the module docstring.
 
     ``progress`` is called with the number of records dealt with after each chunk.
+    ``origin`` is journaled with what changed (where it came from; None: made here);
+    ``source`` names where kept conflicts came from.
     """
     tally = Tally()
     with store._write() as conn:
@@ -55,7 +85,31 @@ def merge_records(
         merger.artifacts(batch.artifacts)
         merge_events(state, batch.events)
         merge_metrics(state, batch.metrics)
+        for kind, keys in state.changed.items():
+            journal(conn, kind, keys, origin)
+        _keep_conflicts(state, tally.conflicts, source)
     return tally.summary()
+
+
+def _keep_conflicts(state: MergeState, found: Sequence[Conflict], source: str) -> None:
+    rows = []
+    now = utcnow()
+    for conflict in found:
+        version = json.dumps(conflict.incoming, sort_keys=True, default=str).encode()
+        rows.append(
+            {
+                "kind": conflict.kind,
+                "key": conflict.key,
+                "reason": conflict.reason,
+                "stored": conflict.stored,
+                "incoming": conflict.incoming,
+                "incoming_sha256": hashlib.sha256(version).hexdigest(),
+                "source": source[:512],
+                "recorded_at": now,
+            }
+        )
+    for chunk in chunks(rows):
+        state.conn.execute(state.insert(conflicts).on_conflict_do_nothing(), chunk)
 
 
 class _Merger:
@@ -69,9 +123,11 @@ class _Merger:
 
     def pipelines(self, records: Sequence[Pipeline]) -> None:
         for record in unique(records, lambda p: p.name, _merge_named):
-            self._upsert_named(
+            _, changed = self._upsert_named(
                 "pipelines", pipelines, {"name": record.name}, record.properties, record.created_at
             )
+            if changed:
+                self.state.change("pipeline", record.name)
         self.state.progress(len(records))
 
     def stages(self, records: Sequence[Stage]) -> None:
@@ -79,17 +135,19 @@ class _Merger:
             row = self.conn.execute(
                 select(pipelines.c.id).where(pipelines.c.name == record.pipeline)
             ).first()
-            pipeline_id = (
-                int(row.id)
-                if row is not None
-                else self._upsert_named(
+            if row is not None:
+                pipeline_id = int(row.id)
+            else:
+                pipeline_id, _ = self._upsert_named(
                     "pipelines", pipelines, {"name": record.pipeline}, {}, record.created_at
                 )
-            )
+                self.state.change("pipeline", record.pipeline)
             key = {"pipeline_id": pipeline_id, "name": record.name}
-            stage_id = self._upsert_named(
+            stage_id, changed = self._upsert_named(
                 "stages", stages, key, record.properties, record.created_at
             )
+            if changed:
+                self.state.change("stage", stage_key(record.pipeline, record.name))
             self.stage_ids[(record.pipeline, record.name)] = stage_id
         self.state.progress(len(records))
 
@@ -100,7 +158,8 @@ class _Merger:
         key: dict[str, Any],
         properties: dict[str, Any],
         created_at: datetime,
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """The row's id, and whether it is new or its properties changed."""
         where = [table.c[name] == value for name, value in key.items()]
         query = select(table.c.id, table.c.properties).where(*where).with_for_update()
         row = self.conn.execute(query).first()
@@ -108,14 +167,14 @@ class _Merger:
             values = {**key, "properties": properties, "created_at": created_at}
             self.conn.execute(self.state.insert(table).values(values).on_conflict_do_nothing())
             self.tally.add(kind, "new")
-            return int(self.conn.execute(query).one().id)
+            return int(self.conn.execute(query).one().id), True
         merged = {**json_dict(row.properties), **properties}
         if merged != json_dict(row.properties):
             self.conn.execute(update(table).where(table.c.id == row.id).values(properties=merged))
             self.tally.add(kind, "updated")
-        else:
-            self.tally.add(kind, "unchanged")
-        return int(row.id)
+            return int(row.id), True
+        self.tally.add(kind, "unchanged")
+        return int(row.id), False
 
     def _stage_id(self, pipeline: str, stage: str) -> int | None:
         if (pipeline, stage) not in self.stage_ids:
@@ -154,6 +213,7 @@ class _Merger:
                     self._merge_execution(stored[record.id], record, stage_id)
             if fresh:
                 self.conn.execute(executions.insert(), fresh)
+                self.state.change("execution", *(row["id"] for row in fresh))
             self.tally.add("executions", "new", len(fresh))
             self.state.progress(len(chunk))
 
@@ -166,6 +226,7 @@ class _Merger:
             row = _execution_row(new, stage_id)
             self.conn.execute(update(executions).where(executions.c.id == new.id).values(row))
             self.state.usable.add(new.id)
+            self.state.change("execution", new.id)
             self.tally.add("executions", "updated")
         else:
             stored, incoming = differences(old, new)
@@ -197,9 +258,11 @@ class _Merger:
                 values = self._merge_artifact(reads.artifact_record(row), record)
                 if values is not None:
                     changed.append({"row_id": row.id, **values})
+                    self.state.change("artifact", record.digest)
             if fresh:
                 self.conn.execute(self.state.insert(artifacts).on_conflict_do_nothing(), fresh)
                 self.state.remember_artifact_ids(row["digest"] for row in fresh)
+                self.state.change("artifact", *(row["digest"] for row in fresh))
             if changed:
                 self.conn.execute(_UPDATE_ARTIFACT, changed)
             self.tally.add("artifacts", "new", len(fresh))

@@ -40,6 +40,11 @@ class MergeState:
     usable: set[str] = field(default_factory=set)  # executions that may take links
     refused: set[str] = field(default_factory=set)  # executions in conflict or skipped
     artifact_ids: dict[str, int] = field(default_factory=dict)  # digest -> artifacts.id
+    changed: dict[str, set[str]] = field(default_factory=dict)  # kind -> keys to journal
+
+    def change(self, kind: str, *keys: str) -> None:
+        """Note records that are new or changed, to journal at the end of the merge."""
+        self.changed.setdefault(kind, set()).update(keys)
 
     def remember_artifact_ids(self, digests: Iterable[str]) -> None:
         wanted = sorted({digest for digest in digests if digest not in self.artifact_ids})
@@ -99,6 +104,7 @@ def merge_events(state: MergeState, records: Sequence[Event]) -> None:
             fresh.append((*row, at(record.created_at)))
         if fresh:
             state.conn.exec_driver_sql(insert_sql, fresh)
+            state.change("execution", *(row[0] for row in fresh))
         state.tally.add("events", "new", len(fresh))
         state.progress(len(chunk))
 
@@ -141,6 +147,7 @@ def merge_metrics(state: MergeState, records: Sequence[Metric]) -> None:
                 )
         if fresh:
             state.conn.exec_driver_sql(insert_sql, fresh)
+            state.change("execution", *(row[0] for row in fresh))
         state.tally.add("metrics", "new", len(fresh))
         state.progress(len(chunk))
 

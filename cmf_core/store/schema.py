@@ -6,6 +6,10 @@
                                      1──* metrics
     stat_cache (path → inode, mtime_ns, size, md5): lets unchanged files skip re-hashing
     tokens (name, scope, sha256 of the secret): bearer tokens for the MCP and team servers
+    changes (seq, kind, key, origin): the journal sync pulls from, one row per changed record
+    sync_cursors (server, direction, scope → seq): how far this store has pulled and pushed
+    conflicts (kind, key, both versions, source): what a merge refused to overwrite
+    audit (when, who, what): who pushed which record to this store, append-only
 
 Natural keys (DESIGN.md): pipeline name; (pipeline, stage name); execution id
 (UUID v7 text); artifact digest; event (execution, artifact, direction, path);
@@ -43,8 +47,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0005"
-REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+HEAD_REVISION = "0006"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -223,6 +227,73 @@ tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+)
+
+
+# A sequence number that is never reused, also after the newest row is deleted (SQLite's
+# AUTOINCREMENT; PostgreSQL's BIGSERIAL never goes back either).
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+# Every record that is created or changes is (re)written here with a new sequence number,
+# its older row deleted: "everything after N" is one range scan and the journal holds one
+# row per record. Events and metrics travel with their execution, which is re-journaled
+# whenever it gains one. ``origin`` names where a merged record came from (NULL: recorded
+# here), so a push does not send a server what came from it.
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", Serial, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("origin", String(255)),
+    Index("uq_changes_kind_key", "kind", "key", unique=True),
+    sqlite_autoincrement=True,
+)
+
+# How far this store has pulled from (the server's seq) and pushed to (this store's seq)
+# each server; scope is '' for the whole store or a pipeline name.
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("server", String(512), primary_key=True),
+    Column("direction", String(8), primary_key=True),
+    Column("scope", String(255), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Two versions of one record that a merge did not reconcile: the stored one was kept.
+conflicts = Table(
+    "conflicts",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("stored", JSONDict, nullable=False),
+    Column("incoming", JSONDict, nullable=False),
+    Column("incoming_sha256", String(64), nullable=False),
+    Column("source", String(512), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("uq_conflicts_version", "kind", "key", "incoming_sha256", unique=True),
+    sqlite_autoincrement=True,
+)
+
+# Append-only: one row per record pushed to this store (who, from which site, what became
+# of it) and one per push request (kind 'batch', its summary in detail).
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("batch", String(36), nullable=False),
+    Column("detail", JSONDict, nullable=False),
+    Index("ix_audit_actor", "actor", "id"),
+    sqlite_autoincrement=True,
 )
 
 

@@ -21,6 +21,7 @@ from cmf_core.errors import ConflictError, InvalidInputError, Kind, NotFoundErro
 from cmf_core.records import Artifact, EventDirection, ExecutionStatus
 from cmf_core.store import reads
 from cmf_core.store.base import StoreBase
+from cmf_core.store.journal import journal, stage_key
 from cmf_core.store.schema import (
     artifacts,
     events,
@@ -59,12 +60,17 @@ class Writes(StoreBase):
         """The id of ``stage`` in ``pipeline``, creating either if new; merges given properties."""
         now = utcnow()
         with self._write() as conn:
-            pipeline_id = self._upsert_named(
+            pipeline_id, changed = self._upsert_named(
                 conn, pipelines, {"name": pipeline}, pipeline_properties, now
             )
-            return self._upsert_named(
+            if changed:
+                journal(conn, "pipeline", [pipeline])
+            stage_id, changed = self._upsert_named(
                 conn, stages, {"pipeline_id": pipeline_id, "name": stage}, stage_properties, now
             )
+            if changed:
+                journal(conn, "stage", [stage_key(pipeline, stage)])
+            return stage_id
 
     def _upsert_named(
         self,
@@ -73,11 +79,13 @@ class Writes(StoreBase):
         key: dict[str, Any],
         properties: dict[str, Any] | None,
         now: datetime,
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """The row's id, and whether it is new or its properties changed."""
         where = and_(*(table.c[name] == value for name, value in key.items()))
         row = conn.execute(
             select(table.c.id, table.c.properties).where(where).with_for_update()
         ).first()
+        changed = row is None
         if row is None:
             values = {**key, "properties": properties or {}, "created_at": now}
             conn.execute(self._insert(table).values(values).on_conflict_do_nothing())
@@ -86,7 +94,8 @@ class Writes(StoreBase):
             merged = {**json_dict(row.properties), **properties}
             if merged != row.properties:
                 conn.execute(update(table).where(table.c.id == row.id).values(properties=merged))
-        return int(row.id)
+                changed = True
+        return int(row.id), changed
 
     # -- executions --------------------------------------------------------------------------
 
@@ -126,6 +135,7 @@ class Writes(StoreBase):
         }
         with self._write() as conn:
             conn.execute(executions.insert().values(values))
+            journal(conn, "execution", [id])
 
     def update_execution(
         self,
@@ -146,6 +156,7 @@ class Writes(StoreBase):
                 conn.execute(
                     update(executions).where(executions.c.id == execution_id).values(values)
                 )
+                journal(conn, "execution", [execution_id])
 
     def end_execution(
         self,
@@ -169,6 +180,7 @@ class Writes(StoreBase):
                     git_commit_end=git_commit_end,
                 )
             )
+            journal(conn, "execution", [execution_id])
 
     def _running(self, conn: Connection, execution_id: str) -> Any:
         # FOR UPDATE (PostgreSQL; SQLite writers are already serialised by BEGIN IMMEDIATE):
@@ -207,9 +219,11 @@ class Writes(StoreBase):
         with self._write() as conn:
             if execution_id is not None:
                 self._running(conn, execution_id)
-            row = self._upsert_artifact(conn, artifact, now)
+            row, changed = self._upsert_artifact(conn, artifact, now)
+            if changed:
+                journal(conn, "artifact", [artifact.digest])
             if execution_id is not None and direction is not None and path is not None:
-                conn.execute(
+                inserted = conn.execute(
                     self._insert(events)
                     .values(
                         execution_id=execution_id,
@@ -220,9 +234,14 @@ class Writes(StoreBase):
                     )
                     .on_conflict_do_nothing()
                 )
+                if inserted.rowcount:
+                    journal(conn, "execution", [execution_id])
             return reads.artifact_record(row)
 
-    def _upsert_artifact(self, conn: Connection, artifact: ArtifactRow, now: datetime) -> Any:
+    def _upsert_artifact(
+        self, conn: Connection, artifact: ArtifactRow, now: datetime
+    ) -> tuple[Any, bool]:
+        """The artifact's row, and whether it is new or its properties changed."""
         query = select(artifacts).where(artifacts.c.digest == artifact.digest).with_for_update()
         row = conn.execute(query).first()
         if row is None:
@@ -238,7 +257,7 @@ class Writes(StoreBase):
                 )
                 .on_conflict_do_nothing()
             )
-            return conn.execute(query).one()
+            return conn.execute(query).one(), True
         if row.type != artifact.type:
             raise ConflictError(
                 f"Artifact {artifact.digest} is already recorded as a {row.type}, not a "
@@ -249,8 +268,8 @@ class Writes(StoreBase):
             conn.execute(
                 update(artifacts).where(artifacts.c.id == row.id).values(properties=merged)
             )
-            row = conn.execute(query).one()
-        return row
+            return conn.execute(query).one(), True
+        return row, False
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -280,6 +299,7 @@ class Writes(StoreBase):
                 # Plain tuples through the driver: per-row dicts and SQLAlchemy's parameter
                 # handling would cost more than SQLite's own insert.
                 conn.exec_driver_sql(self._insert_metrics_sql, values)
+                journal(conn, "execution", [execution_id])
             return
         except ConflictError:
             pass
@@ -299,6 +319,7 @@ class Writes(StoreBase):
                     clashes.append(f"{name!r}{at} is {existing[(name, step)]}, not {shown}")
             if fresh:
                 conn.exec_driver_sql(self._insert_metrics_sql, fresh)
+                journal(conn, "execution", [execution_id])
         if clashes:
             more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
             raise ConflictError(

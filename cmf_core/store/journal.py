@@ -1,0 +1,54 @@
+"""The change journal: which records changed, in the order their transactions committed.
+
+Every write that creates or changes a pipeline, stage, artifact or execution
+calls :func:`journal` in its own transaction; an execution is also journaled
+when it gains an event or metrics, since those travel with it. Journaling a
+record deletes its older row and appends a new one, so the journal holds one
+row per record and "what changed after sequence N" is one range scan
+(:mod:`cmf_core.store.changes` reads it).
+
+Sequence numbers are handed out in commit order, so a reader that has seen N
+never later finds a smaller number committed: SQLite has one writer at a time;
+on PostgreSQL, concurrent transactions could commit out of order, so each one
+takes a transaction-level advisory lock before it journals, held to its commit.
+That serialises only the journaling tail of concurrent writes — and it is the
+database's lock, shared by every process on it, not one of this process.
+"""
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, delete
+
+from cmf_core.store.chunks import chunks
+from cmf_core.store.schema import changes
+
+JOURNAL_LOCK = 8231737  # pg_advisory_xact_lock key (schema DDL uses 8231736)
+KINDS = ("pipeline", "stage", "artifact", "execution")
+
+
+def stage_key(pipeline: str, stage: str) -> str:
+    return json.dumps([pipeline, stage])
+
+
+def parse_stage_key(key: str) -> tuple[str, str]:
+    pipeline, stage = json.loads(key)
+    return str(pipeline), str(stage)
+
+
+def journal(conn: Connection, kind: str, keys: Iterable[str], origin: str | None = None) -> None:
+    """Append ``keys`` of ``kind`` to the journal (their older rows removed), in this
+    transaction."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")
+    for chunk in chunks(wanted):
+        conn.execute(delete(changes).where(changes.c.kind == kind, changes.c.key.in_(chunk)))
+        conn.execute(
+            changes.insert(), [{"kind": kind, "key": key, "origin": origin} for key in chunk]
+        )
+
+
+__all__ = ["JOURNAL_LOCK", "KINDS", "journal", "parse_stage_key", "stage_key"]
