@@ -128,8 +128,14 @@ if TYPE_CHECKING:
     )
     from cmf_core.search.tree import MAX_FILTER_LENGTH, FilterSyntaxError
     from cmf_core.store import Store
+    from cmf_core.store.batch import Conflict, KindCounts, MergeSummary
     from cmf_core.store.engine import safe_url
     from cmf_core.store.migrate import upgrade_store
+    from cmf_core.sync.bundle import BundleReport, export_bundle, import_bundle
+    from cmf_core.sync.client import SyncClient, server_identity
+    from cmf_core.sync.service import SYNC_PAGE_LIMIT, sync_changes, sync_missing, sync_receive
+    from cmf_core.sync.transfer import SyncReport, pull_metadata, push_metadata
+    from cmf_core.sync.wire import SyncBatch, SyncOffer, SyncPage
     from cmf_core.tracking import Cmf
     from cmf_core.vocabulary import (
         ARTIFACT_TYPES,

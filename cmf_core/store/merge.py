@@ -26,6 +26,7 @@ batch of tens of thousands of records costs a few hundred statements.
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,6 +48,7 @@ from cmf_core.store.journal import journal, stage_key
 from cmf_core.store.merge_links import MergeState, merge_events, merge_metrics
 from cmf_core.store.schema import (
     artifacts,
+    audit,
     conflicts,
     executions,
     json_dict,
@@ -68,12 +70,15 @@ def merge_records(
     progress: Callable[[int], None] | None = None,
     origin: str | None = None,
     source: str = "merge",
+    actor: str | None = None,
 ) -> MergeSummary:
     """Merge ``batch`` into ``store`` in one transaction; see the module docstring.
 
     ``progress`` is called with the number of records dealt with after each chunk.
     ``origin`` is journaled with what changed (where it came from; None: made here);
-    ``source`` names where kept conflicts came from.
+    ``source`` names where kept conflicts came from. With ``actor`` (who pushed the batch:
+    a token's name), each pipeline, stage, execution and artifact of the batch, and the
+    batch itself with its summary, is added to the audit table, in the same transaction.
     """
     tally = Tally()
     with store._write() as conn:
@@ -88,7 +93,34 @@ def merge_records(
         for kind, keys in state.changed.items():
             journal(conn, kind, keys, origin)
         _keep_conflicts(state, tally.conflicts, source)
-    return tally.summary()
+        summary = tally.summary()
+        if actor is not None:
+            _audit(conn, batch, actor, summary)
+    return summary
+
+
+def _audit(conn: Any, batch: RecordBatch, actor: str, summary: MergeSummary) -> None:
+    batch_id, now = str(uuid.uuid4()), utcnow()
+
+    def row(kind: str, key: str, detail: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "at": now,
+            "actor": actor,
+            "action": "push",
+            "kind": kind,
+            "key": key,
+            "batch": batch_id,
+            "detail": detail,
+        }
+
+    counts = summary.model_dump(exclude={"conflicts", "skipped"})
+    rows = [row("batch", batch_id, {"summary": counts, "conflicts": len(summary.conflicts)})]
+    rows += [row("pipeline", p.name, {}) for p in batch.pipelines]
+    rows += [row("stage", stage_key(s.pipeline, s.name), {}) for s in batch.stages]
+    rows += [row("execution", e.id, {"site": e.site, "status": e.status}) for e in batch.executions]
+    rows += [row("artifact", a.digest, {"type": a.type}) for a in batch.artifacts]
+    for chunk in chunks(rows):
+        conn.execute(audit.insert(), chunk)
 
 
 def _keep_conflicts(state: MergeState, found: Sequence[Conflict], source: str) -> None:

@@ -14,7 +14,8 @@ in its own module and each reaching the database only through
 - :mod:`~cmf_core.store.history`: lookups by id, stage and pipeline for comparisons and cmflib;
 - :mod:`~cmf_core.store.metric_reads`: metric values, series and their statistics;
 - :mod:`~cmf_core.store.artifact_walk`: cmflib's artifact-to-artifact walk;
-- :mod:`~cmf_core.store.tokens`: the server's access tokens.
+- :mod:`~cmf_core.store.tokens`: the server's access tokens;
+- :mod:`~cmf_core.store.changes`: sync's journal pages, cursors, kept conflicts and audit.
 """
 
 from sqlalchemy import func, select
@@ -32,6 +33,7 @@ from cmf_core.records import (
 )
 from cmf_core.store import reads
 from cmf_core.store.artifact_walk import ArtifactWalk
+from cmf_core.store.changes import SyncRecords
 from cmf_core.store.graph import GraphReads
 from cmf_core.store.history import HistoryReads
 from cmf_core.store.metric_reads import MetricReads
@@ -51,6 +53,7 @@ class Store(
     MetricReads,
     ArtifactWalk,
     TokenRecords,
+    SyncRecords,
 ):
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
 

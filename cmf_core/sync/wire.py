@@ -1,0 +1,231 @@
+"""The JSON form of records in transit: HTTP push and pull bodies and bundle lines.
+
+:class:`SyncBatch` is a :class:`~cmf_core.store.batch.RecordBatch` as JSON:
+pipelines, stages, executions and artifacts as their frozen records, events
+and metrics as short rows (there are many of them):
+
+- event: ``[execution_id, digest, direction, path, created_at]``
+- metric: ``[execution_id, name, step, value, time]`` — ``value`` null for NaN,
+  as the store keeps it.
+
+Everything that arrives is validated by these models before it reaches a
+store: ids, digests and names are checked here, so a merge never sees a value
+it could not keep. :class:`SyncOffer` is a push's first question ("which of these
+do you lack?"): each record's key with a fingerprint of its content.
+"""
+
+import hashlib
+import json
+import math
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from cmf_core.digest import is_digest
+from cmf_core.records import (
+    Artifact,
+    Event,
+    EventDirection,
+    Execution,
+    ExecutionStatus,
+    Metric,
+    Pipeline,
+    Record,
+    Stage,
+)
+from cmf_core.store.batch import RecordBatch
+
+FORMAT_VERSION = 1
+RUNNING = "running"  # the fingerprint of every running execution: it never matches
+_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._:-]{0,35}")
+
+
+def _digest(value: str) -> str:
+    if not is_digest(value):
+        raise ValueError(f"{value[:90]!r} is not a digest (md5:<32 hex>[.dir])")
+    return value
+
+
+def _id(value: str) -> str:
+    if not _ID.fullmatch(value):
+        raise ValueError(f"{value[:90]!r} is not an execution id")
+    return value
+
+
+def _text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text may not hold NUL characters")
+    return value
+
+
+Digest = Annotated[str, AfterValidator(_digest)]
+ExecutionId = Annotated[str, AfterValidator(_id)]
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_text)]
+Text = Annotated[str, AfterValidator(_text)]
+
+EventRow = tuple[ExecutionId, Digest, EventDirection, Text, datetime]
+MetricRow = tuple[
+    ExecutionId, Name, Annotated[int, Field(ge=0, le=2**63 - 1)] | None, float | None, datetime
+]
+
+
+class SyncBatch(BaseModel):
+    """Records to send or keep, in natural-key form; see the module docstring."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pipelines: list[Pipeline] = []
+    stages: list[Stage] = []
+    executions: list[Execution] = []
+    artifacts: list[Artifact] = []
+    events: list[EventRow] = []
+    metrics: list[MetricRow] = []
+
+    def __len__(self) -> int:
+        return sum(
+            len(kind)
+            for kind in (
+                self.pipelines,
+                self.stages,
+                self.executions,
+                self.artifacts,
+                self.events,
+                self.metrics,
+            )
+        )
+
+    @classmethod
+    def of(cls, batch: RecordBatch) -> "SyncBatch":
+        return cls.model_construct(
+            pipelines=list(batch.pipelines),
+            stages=list(batch.stages),
+            executions=list(batch.executions),
+            artifacts=list(batch.artifacts),
+            events=[
+                (e.execution_id, e.digest, e.direction, e.path, e.created_at) for e in batch.events
+            ],
+            metrics=[
+                (m.execution_id, m.name, m.step, None if math.isnan(m.value) else m.value, m.time)
+                for m in batch.metrics
+            ],
+        )
+
+    def batch(self) -> RecordBatch:
+        """The records as the merge takes them (rows already validated by this model)."""
+        return RecordBatch(
+            pipelines=self.pipelines,
+            stages=self.stages,
+            executions=[_checked(e) for e in self.executions],
+            artifacts=[_checked_artifact(a) for a in self.artifacts],
+            events=[
+                Event.model_construct(
+                    execution_id=e, digest=d, direction=EventDirection(k), path=p, created_at=at
+                )
+                for e, d, k, p, at in self.events
+            ],
+            metrics=[
+                Metric.model_construct(
+                    execution_id=e, name=n, step=s, value=math.nan if v is None else v, time=at
+                )
+                for e, n, s, v, at in self.metrics
+            ],
+        )
+
+
+def _checked(execution: Execution) -> Execution:
+    _id(execution.id)
+    for name in (execution.pipeline, execution.stage):
+        if not name or len(name) > 255:
+            raise ValueError(f"execution {execution.id}: names are 1–255 characters")
+    return execution
+
+
+def _checked_artifact(artifact: Artifact) -> Artifact:
+    _digest(artifact.digest)
+    return artifact
+
+
+class SyncPage(BaseModel):
+    """One page of a pull: the records journaled in (after, last]; ``latest`` is the
+    newest sequence number the server had (for progress)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    records: SyncBatch
+    last: int
+    more: bool
+    latest: int
+
+
+class SyncOffer(BaseModel):
+    """Keys with fingerprints of their content: executions by id, artifacts by digest,
+    pipelines by name, stages by ``[pipeline, stage]`` key (:func:`stage_key`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pipelines: dict[Name, str] = {}
+    stages: dict[Text, str] = {}
+    artifacts: dict[Digest, str] = {}
+    executions: dict[ExecutionId, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.pipelines) + len(self.stages) + len(self.artifacts) + len(self.executions)
+
+
+def fingerprint(record: Record) -> str:
+    """A digest of what a merge compares: the record, less when this store first saw it
+    (an execution's own start time stays in). A running execution never matches: it may
+    have gained events or metrics, so it is always sent."""
+    if isinstance(record, Execution) and record.status is ExecutionStatus.RUNNING:
+        return RUNNING
+    exclude = set() if isinstance(record, Execution) else {"created_at"}
+    # Sorted keys: PostgreSQL's JSONB hands back a dict's keys in another order than SQLite.
+    text = json.dumps(record.model_dump(mode="json", exclude=exclude), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def offer_of(batch: RecordBatch) -> SyncOffer:
+    from cmf_core.store.journal import stage_key
+
+    return SyncOffer(
+        pipelines={p.name: fingerprint(p) for p in batch.pipelines},
+        stages={stage_key(s.pipeline, s.name): fingerprint(s) for s in batch.stages},
+        artifacts={a.digest: fingerprint(a) for a in batch.artifacts},
+        executions={e.id: fingerprint(e) for e in batch.executions},
+    )
+
+
+def only(batch: RecordBatch, wanted: SyncOffer) -> RecordBatch:
+    """The part of ``batch`` that ``wanted`` names, with the links of its executions, and
+    every stage, pipeline and artifact those need (a receiver merges it as it is)."""
+    from cmf_core.store.journal import stage_key
+
+    ids = set(wanted.executions)
+    executions = [e for e in batch.executions if e.id in ids]
+    events = [e for e in batch.events if e.execution_id in ids]
+    needed_stages = set(wanted.stages) | {stage_key(e.pipeline, e.stage) for e in executions}
+    stages = [s for s in batch.stages if stage_key(s.pipeline, s.name) in needed_stages]
+    needed_pipelines = set(wanted.pipelines) | {s.pipeline for s in stages}
+    digests = set(wanted.artifacts) | {e.digest for e in events}
+    return RecordBatch(
+        pipelines=[p for p in batch.pipelines if p.name in needed_pipelines],
+        stages=stages,
+        executions=executions,
+        artifacts=[a for a in batch.artifacts if a.digest in digests],
+        events=events,
+        metrics=[m for m in batch.metrics if m.execution_id in ids],
+    )
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RUNNING",
+    "SyncBatch",
+    "SyncOffer",
+    "SyncPage",
+    "fingerprint",
+    "offer_of",
+    "only",
+]
