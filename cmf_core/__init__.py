@@ -133,6 +133,15 @@ if TYPE_CHECKING:
     from cmf_core.store.migrate import upgrade_store
     from cmf_core.sync.bundle import BundleReport, export_bundle, import_bundle
     from cmf_core.sync.client import SyncClient, server_identity
+    from cmf_core.sync.federation import federate
+    from cmf_core.sync.servers import (
+        ServerEntry,
+        Target,
+        add_server,
+        list_servers,
+        remove_server,
+        resolve_server,
+    )
     from cmf_core.sync.service import SYNC_PAGE_LIMIT, sync_changes, sync_missing, sync_receive
     from cmf_core.sync.transfer import SyncReport, pull_metadata, push_metadata
     from cmf_core.sync.wire import SyncBatch, SyncOffer, SyncPage

@@ -18,6 +18,9 @@ Where things are found:
   ``cache.type``: ``"reflink,copy"`` by default); see :mod:`cmf_core.artifacts.cache`.
 - **remotes** — ``[remote.NAME]`` tables (``url = …`` and options) and
   ``default_remote``; see :mod:`cmf_core.artifacts.remotes`.
+- **team servers and federation peers** — ``[server.NAME]`` and ``[peer.NAME]``
+  tables (``url``, ``token``) and ``default_server``, in the untracked
+  ``config.local.toml``; see :mod:`cmf_core.sync.servers`.
 
 ``.cmf/config.toml`` may be committed, so keep passwords out of it: put a
 credentialed URL in ``CMF_STORE_URL`` (or in the untracked
@@ -36,9 +39,17 @@ from cmf_core.errors import ConfigError, Kind
 CMF_DIR = ".cmf"
 CONFIG_FILES = ("config.toml", "config.local.toml")
 KNOWN_KEYS = frozenset(
-    {"store_url", "site", "cache_inputs", "cache_outputs", "cache_type", "default_remote"}
+    {
+        "store_url",
+        "site",
+        "cache_inputs",
+        "cache_outputs",
+        "cache_type",
+        "default_remote",
+        "default_server",
+    }
 )
-TABLES = frozenset({"remote"})  # tables of tables, read by read_config_tables
+TABLES = frozenset({"remote", "server", "peer"})  # tables of tables, read by read_config_tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +187,15 @@ def read_config_tables(
 
 
 def write_remote_table(
-    project_root: Path, name: str, options: Mapping[str, str], *, default: bool
+    project_root: Path,
+    name: str,
+    options: Mapping[str, str],
+    *,
+    default: bool,
+    table: str = "remote",
 ) -> str:
-    """Add ``[remote.NAME]`` to the untracked ``.cmf/config.local.toml`` (made if missing);
-    with ``default``, set ``default_remote``. Returns the file written (relative)."""
+    """Add ``[TABLE.NAME]`` to the untracked ``.cmf/config.local.toml`` (made if missing);
+    with ``default``, set ``default_TABLE``. Returns the file written (relative)."""
     import json
 
     cmf_dir = init_project(project_root)
@@ -189,24 +205,59 @@ def write_remote_table(
         current = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read {path}: {exc}. Fix or delete the file.") from exc
-    if name in current.get("remote", {}):
+    if name in current.get(table, {}):
         raise ConfigError(
-            f"A remote named {name!r} is already defined in {path}; edit or remove it there."
+            f"A {table} named {name!r} is already defined in {path}; edit or remove it there."
         )
     lines = text.splitlines()
     if default:  # a top-level key must come before the first table
-        lines = [line for line in lines if not line.strip().startswith("default_remote")]
-        lines.insert(0, f"default_remote = {json.dumps(name)}")
-    table = [f"[remote.{json.dumps(name)}]"]
-    table += [f"{json.dumps(key)} = {json.dumps(value)}" for key, value in options.items()]
+        lines = [line for line in lines if not line.strip().startswith(f"default_{table}")]
+        lines.insert(0, f"default_{table} = {json.dumps(name)}")
+    entry = [f"[{table}.{json.dumps(name)}]"]
+    entry += [f"{json.dumps(key)} = {json.dumps(value)}" for key, value in options.items()]
     body = "\n".join(lines).rstrip("\n")
-    text = (body + "\n\n" if body else "") + "\n".join(table) + "\n"
+    text = (body + "\n\n" if body else "") + "\n".join(entry) + "\n"
     try:
         tomllib.loads(text)
         path.write_text(text, encoding="utf-8")
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot write {path}: {exc}.") from exc
     return f"{CMF_DIR}/{CONFIG_FILES[1]}"
+
+
+def remove_config_table(project_root: Path, table: str, name: str) -> bool:
+    """Remove ``[TABLE.NAME]`` (and ``default_TABLE`` if it names it) from the untracked
+    ``.cmf/config.local.toml``; False when it is not there."""
+    import json
+
+    path = project_root / CMF_DIR / CONFIG_FILES[1]
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        current = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}. Fix or delete the file.") from exc
+    if name not in current.get(table, {}):
+        return False
+    kept: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            header = stripped.strip("[]").strip()
+            inside = header in (f"{table}.{json.dumps(name)}", f"{table}.{name}")
+        if inside:
+            continue
+        if current.get(f"default_{table}") == name and stripped.startswith(f"default_{table}"):
+            continue
+        kept.append(line)
+    text = "\n".join(kept).rstrip("\n") + "\n"
+    if name in tomllib.loads(text).get(table, {}):
+        raise ConfigError(f"Cannot remove [{table}.{name}] from {path}; edit the file by hand.")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot write {path}: {exc}.") from exc
+    return True
 
 
 def prepare_default_store(settings: Settings) -> None:

@@ -86,6 +86,18 @@ class SyncClient:
         body = records.model_dump_json().encode()
         return self._parse(MergeSummary, self._call("POST", "/sync/push", content=body))
 
+    def audit(
+        self, *, after: int = 0, limit: int = 100, actor: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The server's push audit (needs an admin token)."""
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        if actor:
+            params["actor"] = actor
+        found = self._call("GET", "/audit", params=params).json()
+        if not isinstance(found, list):
+            raise SyncError(f"The server {self.identity} sent an audit cmf cannot read.")
+        return found
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -247,12 +247,14 @@ def register_commands() -> None:
     from cmf_mcp.cli import artifact as cli_artifact
     from cmf_mcp.cli import compare as cli_compare
     from cmf_mcp.cli import lineage as cli_lineage
+    from cmf_mcp.cli import metadata as cli_metadata
     from cmf_mcp.cli import mlmd as cli_mlmd
     from cmf_mcp.cli import search as cli_search
     from cmf_mcp.cli import serve as cli_mcp
 
     for module in (cli_search, cli_lineage, cli_compare, cli_mcp, cli_artifact, cli_mlmd):
         module.register(cli)
+    cli_metadata.register(cli)  # last: it adds subcommands to `server` when that is there
 
 
 register_commands()

@@ -94,6 +94,7 @@ def open_store(ctx: click.Context) -> Iterator["Store"]:
 def print_json(value: Any) -> None:
     """Print records as JSON; NaN and infinities (invalid in JSON) become null."""
     import math
+    from datetime import datetime
 
     from pydantic import BaseModel
 
@@ -106,6 +107,8 @@ def print_json(value: Any) -> None:
             return [plain(item) for item in obj]
         if isinstance(obj, float) and not math.isfinite(obj):
             return None
+        if isinstance(obj, datetime):
+            return obj.isoformat()
         return obj
 
     click.echo(json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False))
