@@ -18,10 +18,7 @@ database's lock, shared by every process on it, not one of this process.
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete
-
-from cmf_core.store.chunks import chunks
-from cmf_core.store.schema import changes
+from sqlalchemy import Connection
 
 JOURNAL_LOCK = 8231737  # pg_advisory_xact_lock key (schema DDL uses 8231736)
 KINDS = ("pipeline", "stage", "artifact", "execution")
@@ -39,16 +36,24 @@ def parse_stage_key(key: str) -> tuple[str, str]:
 def journal(conn: Connection, kind: str, keys: Iterable[str], origin: str | None = None) -> None:
     """Append ``keys`` of ``kind`` to the journal (their older rows removed), in this
     transaction."""
-    wanted = sorted(set(keys))
-    if not wanted:
+    rows = [(kind, key, origin) for key in sorted(set(keys))]
+    if not rows:
         return
+    # One plain statement per row, through the driver: this runs on every recording call.
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")
-    for chunk in chunks(wanted):
-        conn.execute(delete(changes).where(changes.c.kind == kind, changes.c.key.in_(chunk)))
-        conn.execute(
-            changes.insert(), [{"kind": kind, "key": key, "origin": origin} for key in chunk]
-        )
+        conn.exec_driver_sql(_POSTGRESQL, rows)
+    else:
+        conn.exec_driver_sql(_SQLITE, rows)
+
+
+# REPLACE deletes the record's older row and inserts one with the next AUTOINCREMENT number.
+_SQLITE = "INSERT OR REPLACE INTO changes (kind, key, origin) VALUES (?, ?, ?)"
+_POSTGRESQL = (
+    "INSERT INTO changes (kind, key, origin) VALUES (%s, %s, %s) "
+    "ON CONFLICT (kind, key) DO UPDATE SET "
+    "seq = nextval(pg_get_serial_sequence('changes', 'seq')), origin = EXCLUDED.origin"
+)
 
 
 __all__ = ["JOURNAL_LOCK", "KINDS", "journal", "parse_stage_key", "stage_key"]
