@@ -36,7 +36,7 @@ def parse_stage_key(key: str) -> tuple[str, str]:
 def journal(conn: Connection, kind: str, keys: Iterable[str], origin: str | None = None) -> None:
     """Append ``keys`` of ``kind`` to the journal (their older rows removed), in this
     transaction."""
-    rows = [(kind, key, origin) for key in sorted(set(keys))]
+    rows = [(kind, key, origin) for key in dict.fromkeys(keys)]
     if not rows:
         return
     # One plain statement per row, through the driver: this runs on every recording call.
@@ -45,6 +45,26 @@ def journal(conn: Connection, kind: str, keys: Iterable[str], origin: str | None
         conn.exec_driver_sql(_POSTGRESQL, rows)
     else:
         conn.exec_driver_sql(_SQLITE, rows)
+
+
+def journal_everything(conn: Connection, chunk: int = 10_000) -> None:
+    """Journal every stored record once — pipelines, stages, artifacts, then executions
+    oldest first — for a store whose records predate the journal (schema 0006)."""
+    queries = (
+        ("pipeline", "SELECT name FROM pipelines ORDER BY id", lambda row: row[0]),
+        (
+            "stage",
+            "SELECT p.name, s.name FROM stages s JOIN pipelines p ON p.id = s.pipeline_id "
+            "ORDER BY s.id",
+            lambda row: stage_key(row[0], row[1]),
+        ),
+        ("artifact", "SELECT digest FROM artifacts ORDER BY id", lambda row: row[0]),
+        ("execution", "SELECT id FROM executions ORDER BY started_at, id", lambda row: row[0]),
+    )
+    for kind, query, key in queries:
+        keys = [key(row) for row in conn.exec_driver_sql(query)]
+        for start in range(0, len(keys), chunk):
+            journal(conn, kind, keys[start : start + chunk])
 
 
 # REPLACE deletes the record's older row and inserts one with the next AUTOINCREMENT number.
@@ -56,4 +76,11 @@ _POSTGRESQL = (
 )
 
 
-__all__ = ["JOURNAL_LOCK", "KINDS", "journal", "parse_stage_key", "stage_key"]
+__all__ = [
+    "JOURNAL_LOCK",
+    "KINDS",
+    "journal",
+    "journal_everything",
+    "parse_stage_key",
+    "stage_key",
+]

@@ -9,8 +9,6 @@ Revises: 0005
 Create Date: 2026-12-07
 """
 
-import json
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,7 +20,6 @@ branch_labels = None
 depends_on = None
 
 SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-CHUNK = 10_000
 
 
 def upgrade() -> None:
@@ -76,23 +73,9 @@ def upgrade() -> None:
 
 
 def _journal_what_is_stored() -> None:
-    conn = op.get_bind()
-    insert = sa.text("INSERT INTO changes (kind, key) VALUES (:kind, :key)")
-    queries = (
-        ("pipeline", "SELECT name FROM pipelines ORDER BY id", lambda row: row[0]),
-        (
-            "stage",
-            "SELECT p.name, s.name FROM stages s JOIN pipelines p ON p.id = s.pipeline_id "
-            "ORDER BY s.id",
-            lambda row: json.dumps([row[0], row[1]]),
-        ),
-        ("artifact", "SELECT digest FROM artifacts ORDER BY id", lambda row: row[0]),
-        ("execution", "SELECT id FROM executions ORDER BY started_at, id", lambda row: row[0]),
-    )
-    for kind, query, key in queries:
-        result = conn.execute(sa.text(query))
-        while rows := result.fetchmany(CHUNK):
-            conn.execute(insert, [{"kind": kind, "key": key(row)} for row in rows])
+    from cmf_core.store.journal import journal_everything
+
+    journal_everything(op.get_bind())
 
 
 def downgrade() -> None:
