@@ -18,7 +18,16 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from cmf_core.records import Artifact, Event, EventDirection, Execution, Metric, Pipeline, Stage
+from cmf_core.records import (
+    Artifact,
+    ArtifactType,
+    Event,
+    EventDirection,
+    Execution,
+    Metric,
+    Pipeline,
+    Stage,
+)
 from cmf_core.store import reads
 from cmf_core.store.base import StoreBase
 from cmf_core.store.batch import RecordBatch
@@ -99,12 +108,15 @@ class SyncRecords(StoreBase):
         limit: int = 500,
         pipeline: str | None = None,
         skip_origin: str | None = None,
+        self_contained: bool = True,
     ) -> ChangePage:
         """Up to ``limit`` journal rows after ``after``, as whole records.
 
         ``pipeline`` keeps only that pipeline's records; ``skip_origin`` leaves out
         records that came from there. Rows left out still move ``last`` on, so a
-        cursor set to it never reads them again.
+        cursor set to it never reads them again. Without ``self_contained`` the
+        artifacts that events name are not loaded unless journaled on this page too
+        (a push asks the server whether it has them first).
         """
         with self._read() as conn:
             query = (
@@ -123,7 +135,16 @@ class SyncRecords(StoreBase):
             more = more or len(within) < len(rows)
             last = int(within[-1].seq)
             keys = _keys_of(conn, [row for row in kept if row.seq <= last], pipeline)
-            return ChangePage(load(conn, keys), last, more)
+            return ChangePage(load(conn, keys, referenced=self_contained), last, more)
+
+    def existing_digests(self, digests: Sequence[str]) -> set[str]:
+        """Which of ``digests`` this store has recorded."""
+        found: set[str] = set()
+        with self._read() as conn:
+            for chunk in chunks(list(digests)):
+                query = select(artifacts.c.digest).where(artifacts.c.digest.in_(chunk))
+                found.update(conn.execute(query).scalars())
+        return found
 
     def load_records(self, keys: Keys, *, links: bool = True) -> RecordBatch:
         """The stored versions of ``keys`` (unknown keys are left out); without ``links``,
@@ -245,15 +266,19 @@ def _keys_of(conn: Connection, rows: list[Any], pipeline: str | None) -> Keys:
     )
 
 
-def load(conn: Connection, keys: Keys, *, links: bool = True) -> RecordBatch:
-    """The stored records of ``keys``; see :meth:`SyncRecords.load_records`."""
+def load(
+    conn: Connection, keys: Keys, *, links: bool = True, referenced: bool = True
+) -> RecordBatch:
+    """The stored records of ``keys``; see :meth:`SyncRecords.load_records`. With
+    ``referenced``, also the artifacts their events name."""
     found_executions: list[Execution] = []
     for chunk in chunks(list(keys.executions)):
         query = reads.executions_query().where(executions.c.id.in_(chunk))
         found_executions.extend(reads.execution_record(row) for row in conn.execute(query))
     found_events = _events(conn, [e.id for e in found_executions]) if links else []
     found_metrics = _metrics(conn, [e.id for e in found_executions]) if links else []
-    digests = list(dict.fromkeys([*keys.artifacts, *(e.digest for e in found_events)]))
+    named = (e.digest for e in found_events) if referenced else ()
+    digests = list(dict.fromkeys([*keys.artifacts, *named]))
     stage_names = list(
         dict.fromkeys([*keys.stages, *((e.pipeline, e.stage) for e in found_executions)])
     )
@@ -306,7 +331,18 @@ def _artifacts(conn: Connection, digests: list[str]) -> list[Artifact]:
     found: list[Artifact] = []
     for chunk in chunks(digests):
         query = select(artifacts).where(artifacts.c.digest.in_(chunk)).order_by(artifacts.c.id)
-        found.extend(reads.artifact_record(row) for row in conn.execute(query))
+        found.extend(
+            # Rows of this store's own tables, already valid: no second validation.
+            Artifact.model_construct(
+                digest=r.digest,
+                type=ArtifactType(r.type),
+                size=r.size,
+                nfiles=r.nfiles,
+                properties=json_dict(r.properties),
+                created_at=r.created_at,
+            )
+            for r in conn.execute(query)
+        )
     return found
 
 

@@ -11,7 +11,7 @@ from cmf_core.store.batch import MergeSummary
 from cmf_core.store.changes import Keys
 from cmf_core.store.journal import parse_stage_key, stage_key
 from cmf_core.store.merge import merge_records
-from cmf_core.sync.wire import RUNNING, SyncBatch, SyncOffer, SyncPage, fingerprint
+from cmf_core.sync.wire import PRESENCE, RUNNING, SyncBatch, SyncOffer, SyncPage, fingerprint
 
 SYNC_PAGE_LIMIT = 2000  # journal rows per pull page, at most
 
@@ -26,10 +26,11 @@ def sync_changes(store: Store, after: int, *, limit: int = 500) -> SyncPage:
 
 def sync_missing(store: Store, offer: SyncOffer) -> SyncOffer:
     """The part of ``offer`` that ``store`` lacks, or holds with other content."""
+    presence = [digest for digest, print_ in offer.artifacts.items() if print_ == PRESENCE]
     keys = Keys(
         pipelines=list(offer.pipelines),
         stages=[parse_stage_key(key) for key in offer.stages],
-        artifacts=list(offer.artifacts),
+        artifacts=[digest for digest, print_ in offer.artifacts.items() if print_ != PRESENCE],
         executions=list(offer.executions),
     )
     stored = store.load_records(keys, links=False)
@@ -39,6 +40,7 @@ def sync_missing(store: Store, offer: SyncOffer) -> SyncOffer:
         "artifacts": {a.digest: fingerprint(a) for a in stored.artifacts},
         "executions": {e.id: fingerprint(e) for e in stored.executions},
     }
+    have["artifacts"].update(dict.fromkeys(store.existing_digests(presence), PRESENCE))
     return SyncOffer(
         **{
             kind: {

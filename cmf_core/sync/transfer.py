@@ -17,14 +17,15 @@ nothing.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cmf_core.errors import SyncError
 from cmf_core.store import Store
-from cmf_core.store.batch import MergeSummary, Tally
+from cmf_core.store.batch import MergeSummary, RecordBatch, Tally
+from cmf_core.store.changes import Keys
 from cmf_core.store.merge import merge_records
 from cmf_core.sync.client import SyncClient
-from cmf_core.sync.wire import SyncBatch, offer_of, only
+from cmf_core.sync.wire import SyncBatch, SyncOffer, offer_of, only
 
 PAGE = 1000  # journal rows per page
 
@@ -78,14 +79,18 @@ def push_metadata(
     done = 0
     while True:
         found = store.changes_after(
-            cursor, limit=page, pipeline=pipeline, skip_origin=client.identity
+            cursor,
+            limit=page,
+            pipeline=pipeline,
+            skip_origin=client.identity,
+            self_contained=False,
         )
         if len(found.records):
             offer = offer_of(found.records)
             wanted = client.missing(offer)
             report.offered += len(offer)
             report.already_there += len(offer) - len(wanted)
-            part = only(found.records, wanted)
+            part = only(_with_artifacts(store, found.records, wanted), wanted)
             if len(part):
                 tally.add_summary(client.push(SyncBatch.of(part)))
                 report.sent += len(part)
@@ -101,6 +106,16 @@ def push_metadata(
     report.cursor_after = cursor
     report.summary = tally.summary()
     return report
+
+
+def _with_artifacts(store: Store, batch: RecordBatch, wanted: SyncOffer) -> RecordBatch:
+    """``batch`` with the wanted artifacts it named but did not hold (loaded now)."""
+    held = {artifact.digest for artifact in batch.artifacts}
+    lacking = [digest for digest in wanted.artifacts if digest not in held]
+    if not lacking:
+        return batch
+    extra = store.load_records(Keys(artifacts=lacking)).artifacts
+    return replace(batch, artifacts=[*batch.artifacts, *extra])
 
 
 def pull_metadata(

@@ -39,6 +39,7 @@ from cmf_core.store.batch import RecordBatch
 
 FORMAT_VERSION = 1
 RUNNING = "running"  # the fingerprint of every running execution: it never matches
+PRESENCE = "?"  # offered without its content: "do you have this digest at all?"
 _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._:-]{0,35}")
 
 
@@ -187,40 +188,41 @@ def fingerprint(record: Record) -> str:
 
 
 def offer_of(batch: RecordBatch) -> SyncOffer:
+    """Every record of ``batch`` with its fingerprint, and the digests its events name
+    that it does not hold, offered for presence only (:data:`PRESENCE`)."""
     from cmf_core.store.journal import stage_key
 
+    offered = {a.digest: fingerprint(a) for a in batch.artifacts}
+    for event in batch.events:
+        offered.setdefault(event.digest, PRESENCE)
     return SyncOffer(
         pipelines={p.name: fingerprint(p) for p in batch.pipelines},
         stages={stage_key(s.pipeline, s.name): fingerprint(s) for s in batch.stages},
-        artifacts={a.digest: fingerprint(a) for a in batch.artifacts},
+        artifacts=offered,
         executions={e.id: fingerprint(e) for e in batch.executions},
     )
 
 
 def only(batch: RecordBatch, wanted: SyncOffer) -> RecordBatch:
-    """The part of ``batch`` that ``wanted`` names, with the links of its executions, and
-    every stage, pipeline and artifact those need (a receiver merges it as it is)."""
+    """The part of ``batch`` that ``wanted`` names, executions with their events and
+    metrics. Stages, pipelines and artifacts go only if wanted too: the receiver holds
+    the others already, and finds them there when it merges the links."""
     from cmf_core.store.journal import stage_key
 
     ids = set(wanted.executions)
-    executions = [e for e in batch.executions if e.id in ids]
-    events = [e for e in batch.events if e.execution_id in ids]
-    needed_stages = set(wanted.stages) | {stage_key(e.pipeline, e.stage) for e in executions}
-    stages = [s for s in batch.stages if stage_key(s.pipeline, s.name) in needed_stages]
-    needed_pipelines = set(wanted.pipelines) | {s.pipeline for s in stages}
-    digests = set(wanted.artifacts) | {e.digest for e in events}
     return RecordBatch(
-        pipelines=[p for p in batch.pipelines if p.name in needed_pipelines],
-        stages=stages,
-        executions=executions,
-        artifacts=[a for a in batch.artifacts if a.digest in digests],
-        events=events,
+        pipelines=[p for p in batch.pipelines if p.name in wanted.pipelines],
+        stages=[s for s in batch.stages if stage_key(s.pipeline, s.name) in wanted.stages],
+        executions=[e for e in batch.executions if e.id in ids],
+        artifacts=[a for a in batch.artifacts if a.digest in wanted.artifacts],
+        events=[e for e in batch.events if e.execution_id in ids],
         metrics=[m for m in batch.metrics if m.execution_id in ids],
     )
 
 
 __all__ = [
     "FORMAT_VERSION",
+    "PRESENCE",
     "RUNNING",
     "SyncBatch",
     "SyncOffer",
