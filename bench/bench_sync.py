@@ -112,7 +112,9 @@ def drop_postgres(base: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def one_round(work: Path, source_url: str, expected: dict[str, int], pg: str | None) -> dict[str, Any]:
+def one_round(
+    work: Path, source_url: str, expected: dict[str, int], pg: str | None
+) -> dict[str, Any]:
     env = {**os.environ, "CMF_CACHE_INPUTS": "false"}
     env.pop("CMF_SERVER_URL", None)
     env.pop("CMF_SERVER_TOKEN", None)
