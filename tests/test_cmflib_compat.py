@@ -3,6 +3,7 @@
 import csv
 import datetime
 import hashlib
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -211,9 +212,31 @@ def test_create_execution_ends_the_previous_one_as_completed(cmf: Cmf) -> None:
     assert cmf.store.get_execution(first.id).command == "train 1"
     assert cmf.store.get_execution(first.id).params == {"lr": 0.1}
     assert cmf.store.get_execution(second.id).status is ExecutionStatus.RUNNING
-    cmf.finalize()
-    cmf.finalize()
+    cmf.close()
     assert cmf.store.get_execution(second.id).status is ExecutionStatus.COMPLETED
+
+
+def test_finalize_records_the_commit_and_leaves_the_execution_open_as_cmflib_does(
+    cmf: Cmf, project: Path
+) -> None:
+    cmf.create_context("train")
+    train = cmf.create_execution("Train-execution")
+    cmf.finalize()
+    cmf.finalize()
+    metrics = cmf.log_execution_metrics("after_finalize", {"auc": 0.9})
+    recorded = cmf.store.get_execution(train.id)
+    assert recorded.status is ExecutionStatus.RUNNING
+    assert recorded.properties["git_commit_finalize"] == git(project, "rev-parse", "HEAD")
+    assert [m.name for m in cmf.store.get_metrics(train.id)] == ["auc"]
+    outputs = cmf.store.get_execution_detail(train.id).outputs
+    assert [event.artifact.digest for event in outputs] == [metrics.digest]
+    cmf.close()
+    assert cmf.store.count("executions") == 1
+    ended = cmf.store.get_execution(train.id)
+    assert (ended.status, ended.git_commit_end) == (
+        ExecutionStatus.COMPLETED,
+        git(project, "rev-parse", "HEAD"),
+    )
 
 
 def test_finalize_with_nothing_started_does_nothing(cmf: Cmf) -> None:
@@ -266,7 +289,7 @@ def test_update_execution_of_another_running_execution_leaves_the_current_one(cm
     updated = cmf.update_execution(other.id, {"rows": 10})
     assert (updated.id, updated.stage, updated.name) == (other.id, "prepare", "prepare")
     assert cmf.store.get_execution(other.id).params == {"rows": 10}
-    cmf.finalize()
+    cmf.close()
     assert cmf.store.get_execution(current.id).status is ExecutionStatus.COMPLETED
     assert cmf.store.get_execution(other.id).status is ExecutionStatus.RUNNING
     other.end()
@@ -391,6 +414,55 @@ def test_log_metric_rows_are_steps_and_commit_metrics_records_them_as_a_file(
         "columns": ["loss", "accuracy"],
     }
     assert "cmf_artifacts" not in git(project, "status", "--porcelain")
+
+
+def test_logging_calls_return_objects_with_cmflibs_attributes(cmf: Cmf, project: Path) -> None:
+    write(project / "data" / "train.csv", "a,b\n1,2\n")
+    write(project / "model.pkl", "weights")
+    context = cmf.create_context("train", {"owner": "ana"})
+    execution = cmf.create_execution("Train-execution", {"lr": 0.1}, cmd="python train.py")
+    assert (context.name, context.type, context.custom_properties) == (
+        "fraud/train",
+        "Pipeline_Stage",
+        {"owner": "ana"},
+    )
+    assert (execution.name, execution.type, execution.custom_properties) == (
+        "Train-execution",
+        "fraud/train",
+        {"lr": 0.1},
+    )
+    assert execution.properties["Execution"] == "python train.py"
+    assert execution.properties["Git_Start_Commit"] == git(project, "rev-parse", "HEAD")
+
+    dataset = cmf.log_dataset("data/train.csv", "input", custom_properties={"rows": 1})
+    hex_ = md5(project / "data" / "train.csv").removeprefix("md5:")
+    assert (dataset.name, dataset.uri, dataset.id) == (
+        f"data/train.csv:{hex_}",
+        hex_,
+        dataset.digest,
+    )
+    assert (dataset.type, dataset.type_name, dataset.path) == (
+        ArtifactType.DATASET,
+        "Dataset",
+        "data/train.csv",
+    )
+    assert dataset.custom_properties == dataset.properties == {"rows": 1}
+    model = cmf.log_model("model.pkl", "output", model_framework="sklearn")
+    assert (model.name, model.type_name) == (f"model.pkl:{model.uri}", "Model")
+    assert model.properties["model_framework"] == "sklearn"
+
+    metrics = cmf.log_execution_metrics("training_metrics", {"auc": 0.9, "loss": 0.1})
+    path = project / "cmf_artifacts" / execution.id / "metrics" / "training_metrics.json"
+    assert json.loads(path.read_text()) == {"auc": 0.9, "loss": 0.1}
+    assert (metrics.type, metrics.type_name, metrics.digest) == (
+        ArtifactType.METRICS,
+        "Metrics",
+        md5(path),
+    )
+    assert metrics.name == f"training_metrics:{metrics.uri}:{execution.id}"
+    assert metrics.properties == {"metrics_name": "training_metrics", "auc": 0.9, "loss": 0.1}
+    outputs = cmf.store.get_execution_detail(execution.id).outputs
+    assert {event.artifact.digest for event in outputs} == {model.digest, metrics.digest}
 
 
 def test_a_step_metric_key_belongs_to_one_metrics_name(cmf: Cmf) -> None:

@@ -87,6 +87,7 @@ def test_pipelines_stages_and_executions_have_cmflibs_names_and_columns(
     df = query.get_all_executions_in_stage("fraud/train")
     assert list(df.columns) == [
         *EXECUTION_COLUMNS,
+        "custom_properties_Python_Env",
         "custom_properties_lr",
         "custom_properties_type",
         "id",
@@ -124,9 +125,12 @@ def test_artifacts_by_pipeline_and_by_execution(recorded: tuple[CmfQuery, dict[s
         [ids["raw"], "Dataset"],
         [ids["prepared"], "Dataset"],
         [ids["model"], "Model"],
-        [by_pipeline.id[3], "Step_Metrics"],
+        [by_pipeline.id[3], "Metrics"],
+        [by_pipeline.id[4], "Step_Metrics"],
         [ids["report"], "Dataset"],
     ]
+    assert by_pipeline.url[0] == "fraud:data/raw.csv"
+    assert by_pipeline.metrics_name[3] == "training_metrics"
     assert by_pipeline.name[0] == name(ids["raw"], "data/raw.csv")
     assert by_pipeline.name[2] == name(ids["model"], "model.pkl") + ":" + ids["train"]
     assert by_pipeline.uri[0] == ids["raw"].removeprefix("md5:") == by_pipeline.Commit[0]
@@ -137,12 +141,13 @@ def test_artifacts_by_pipeline_and_by_execution(recorded: tuple[CmfQuery, dict[s
     assert for_train[["event", "type"]].values.tolist() == [
         ["INPUT", "Dataset"],
         ["OUTPUT", "Model"],
-        ["OUTPUT", "Step_Metrics"],
         ["OUTPUT", "Metrics"],
+        ["OUTPUT", "Step_Metrics"],
     ]
-    metrics = for_train.iloc[3]
+    metrics = for_train.iloc[2]
     assert (metrics.custom_properties_accuracy, metrics.custom_properties_f1) == (0.9, 0.8)
-    assert metrics["name"] == f"training_metrics:{ids['train']}"
+    uri = for_train.uri[2]
+    assert metrics["name"] == f"training_metrics:{uri}:{ids['train']}"
     assert query.get_all_artifacts_for_execution("ffffffff").empty
 
     linked = query.get_all_executions_for_artifact(name(ids["prepared"], "data/prepared.csv"))
@@ -158,7 +163,8 @@ def test_parents_and_children_follow_the_lineage(recorded: tuple[CmfQuery, dict[
     assert query.get_one_hop_child_artifacts(raw).id.tolist() == [ids["prepared"]]
     children = query.get_all_child_artifacts(ids["raw"]).id.tolist()
     assert children[:2] == [ids["prepared"], ids["model"]]
-    assert set(children[2:]) == {ids["report"], query.get_all_artifacts_by_context("fraud").id[3]}
+    produced = query.get_all_artifacts_by_context("fraud").id[3:5]
+    assert set(children[2:]) == {ids["report"], *produced}
     pipeline = query.get_pipeline_id("fraud")
     assert query.get_one_hop_child_artifacts(raw, pipeline + 1).empty  # another pipeline's id
     assert query.get_one_hop_child_artifacts(raw, "fraud").id.tolist() == [ids["prepared"]]
@@ -205,6 +211,7 @@ def test_step_metrics_and_the_json_dump(recorded: tuple[CmfQuery, dict[str, str]
     assert [(e["type"], e["artifact"]["type"]) for e in train["events"]] == [
         (3, "Dataset"),
         (4, "Model"),
+        (4, "Metrics"),
         (4, "Step_Metrics"),
     ]
     only = json.loads(query.dumptojson("fraud", ids["evaluate"][:20]))["Pipeline"][0]

@@ -11,18 +11,25 @@
   ``Execution`` the command; ``Git_Repo`` the remote; ``Git_Start_Commit``,
   ``Git_End_Commit`` the commits; ``Pipeline_Type`` the pipeline's name. The
   params (cmflib's ``custom_properties``) are ``custom_properties_<name>``
-  columns, values stored as cmflib stores them (int, float, else ``str()``).
+  columns, values stored as cmflib stores them (int, float, else ``str()``);
+  ``custom_properties_Python_Env`` (cmflib: its environment file's path) is
+  the digest of the execution's environment artifact.
 - **Artifacts**: ``id`` is the digest, ``uri`` the DVC hash (the digest
   without ``md5:``), ``name`` ``<path>:<hash>`` (a model's adds
   ``:<execution id>``), ``type`` cmflib's type name (``Dataset``, ``Model``,
   ``Step_Metrics``, …), ``Commit`` the hash. cmflib's own artifact properties
-  (``git_repo``, ``model_framework``, …) keep their names; other properties
+  (``git_repo``, ``model_framework``, ``metrics_name``, …) keep their names;
+  ``url`` is ``<pipeline>:<path>`` (cmflib: ``<pipeline>:<DVC remote URL>``),
+  unless the artifact carries its own (imported from mlmd); other properties
   become ``custom_properties_<name>`` columns. An artifact name given to a
   method may be that ``<path>:<hash>`` name, a digest, or a recorded path
   (its newest version).
 - **Execution metrics** logged by ``log_execution_metrics`` appear among an
-  execution's artifacts as one ``Metrics`` row per metrics name, the values as
-  ``custom_properties_<name>`` columns. The environment is not an artifact of
+  execution's artifacts as one ``Metrics`` row per metrics name (its
+  ``metrics`` artifact, named ``<metrics_name>:<hash>:<execution id>``; for
+  runs recorded before that artifact existed, a row named
+  ``<metrics_name>:<execution id>``), the values as ``custom_properties_<name>``
+  columns. The environment is not an artifact of
   an execution (DESIGN.md), so no ``Environment`` rows appear.
 - ``get_all_exe_in_stage`` and ``find_producer_execution`` return
   :class:`cmf_core.records.Execution` records where cmflib returns ML Metadata
@@ -54,7 +61,16 @@ TYPE_NAMES = {
     "environment": "Environment",
     "other": "Other",
 }
-CMFLIB_PROPERTIES = {"git_repo", "Commit", "url", "model_framework", "model_type", "model_name"}
+CMFLIB_PROPERTIES = {
+    "git_repo",
+    "Commit",
+    "url",
+    "model_framework",
+    "model_type",
+    "model_name",
+    "metrics_name",
+}
+URL_TYPES = {"dataset", "model", "step_metrics", "dataslice", "label", "environment"}
 EVENT_TYPES = {EventDirection.INPUT: 3, EventDirection.OUTPUT: 4}  # ML Metadata's Event.Type
 
 
@@ -109,20 +125,28 @@ def execution_row(staged: "StagedExecution") -> dict[str, Any]:
         "id": e.id,
         "name": str(e.properties.get("execution_type", "")),
         **cmflib_properties(e, staged.stage_id, staged.pipeline_id),
+        "custom_properties_Python_Env": e.environment_digest or "",
         **{f"custom_properties_{k}": mlmd_value(v) for k, v in e.params.items()},
     }
 
 
 def cmflib_name(artifact: Artifact, path: str, by: Execution) -> str:
-    name = f"{path}:{artifact.digest.partition(':')[2]}"
+    uri = artifact.digest.partition(":")[2]
+    if artifact.type.value == "metrics" and "metrics_name" in artifact.properties:
+        return f"{artifact.properties['metrics_name']}:{uri}:{by.id}"
+    name = f"{path}:{uri}"
     return f"{name}:{by.id}" if artifact.type.value == "model" else name
 
 
-def artifact_properties(artifact: Artifact, by: Execution) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(cmflib's properties, custom properties) of an artifact."""
+def artifact_properties(
+    artifact: Artifact, by: Execution, path: str = ""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(cmflib's properties, custom properties) of an artifact logged under ``path``."""
     own = {"Commit": artifact.digest.partition(":")[2]}
     if artifact.type.value in ("dataset", "label"):
         own["git_repo"] = by.git_remote or ""
+    if artifact.type.value in URL_TYPES:  # cmflib: <pipeline>:<where the bytes are>
+        own["url"] = f"{by.pipeline}:{path}"
     custom = {}
     for key, value in artifact.properties.items():
         if key in CMFLIB_PROPERTIES:
@@ -133,7 +157,7 @@ def artifact_properties(artifact: Artifact, by: Execution) -> tuple[dict[str, An
 
 
 def artifact_row(artifact: Artifact, path: str, by: Execution) -> dict[str, Any]:
-    own, custom = artifact_properties(artifact, by)
+    own, custom = artifact_properties(artifact, by, path)
     millis = epoch_millis(artifact.created_at)
     return {
         "id": artifact.digest,
@@ -180,7 +204,7 @@ def execution_json(staged: "StagedExecution", events: list[Any]) -> dict[str, An
 
 
 def artifact_json(artifact: Artifact, path: str, by: Execution) -> dict[str, Any]:
-    own, custom = artifact_properties(artifact, by)
+    own, custom = artifact_properties(artifact, by, path)
     millis = epoch_millis(artifact.created_at)
     return {
         "type": TYPE_NAMES.get(artifact.type.value, "Other"),

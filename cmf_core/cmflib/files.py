@@ -7,6 +7,7 @@ make the next run's Git state dirty.
 
 - step metrics: ``metrics/<metrics_name>.csv``, a column ``SequenceNumber``
   (the step) and one per key, as cmflib's parquet file has;
+- execution metrics: ``metrics/<metrics_name>.json``, one object name -> number;
 - a dataslice manifest: ``dataslice/<name>.json``, each path (relative to the
   project root) mapped to ``{"digest": …, **properties}``.
 """
@@ -36,6 +37,11 @@ def write_step_metrics(path: Path, rows: list[dict[str, float]]) -> list[str]:
         writer.writeheader()
         writer.writerows({"SequenceNumber": step, **row} for step, row in enumerate(rows, 1))
     return [*columns]
+
+
+def write_metrics(path: Path, values: dict[str, float]) -> None:
+    """Write execution-level metrics as one JSON object (name -> number)."""
+    path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def write_manifest(path: Path, props: dict[str, dict[str, Any]]) -> None:

@@ -140,13 +140,21 @@ class CmfQuery:
         run = self._execution(execution_id)
         if run is None:
             return to_frame([])
+        events = self.store.get_events([run.id])[run.id]
         rows = [
             {"event": e.direction.value.upper(), **artifact_row(e.artifact, e.path, run)}
-            for e in self.store.get_events([run.id])[run.id]
+            for e in events
         ]
         finals = self.store.final_metrics([run.id])[run.id]
         groups = run.properties.get("metrics_names") or {}
+        logged = {  # metrics names whose values log_execution_metrics recorded as an artifact
+            e.artifact.properties.get("metrics_name")
+            for e in events
+            if e.artifact.type.value == "metrics"
+        }
         for metrics_name, keys in groups.items() if isinstance(groups, dict) else []:
+            if metrics_name in logged:
+                continue
             name = f"{metrics_name}:{run.id}"
             values = {f"custom_properties_{k}": finals[k] for k in keys if k in finals}
             millis = epoch_millis(run.ended_at or run.started_at)

@@ -2,50 +2,70 @@
 
 Like cmflib, a ``Cmf`` has one current stage (context) and one current execution;
 a log call before ``create_context`` / ``create_execution`` makes both, named
-after the script. ``create_execution`` ends the previous one as completed, and
-``finalize()`` (called by ``Cmf.close()``, else at interpreter exit — cmflib's
-examples never call it) ends the last: completed, or failed with the error if an
-uncaught exception ended the script. With ``create_new_execution=False`` a
-running execution of the same stage and type is reused, from this ``Cmf`` or
-from the store.
+after the script. As in cmflib, ``finalize()`` records the code version (HEAD,
+as the property ``git_commit_finalize``; cmf makes no Git commit) and leaves the
+execution open, so metrics logged after it still belong to it. The current
+execution ends at the next ``create_execution``, at ``Cmf.close()``, or at
+interpreter exit: completed, or failed with the error if an uncaught exception
+ended the script. With ``create_new_execution=False`` a running execution of the
+same stage and type is reused, from this ``Cmf`` or from the store.
 
 ``create_context`` and ``create_execution`` return :class:`CmflibContext` and
-:class:`CmflibExecution` where cmflib returns mlmd's Context and Execution.
+:class:`CmflibExecution` where cmflib returns mlmd's Context and Execution, with
+the attributes scripts read from those (``id``, ``name``, ``type``,
+``properties``, ``custom_properties``).
 """
 
 import atexit
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from cmf_core.cmflib.arguments import Props, plain, script_stage
 from cmf_core.errors import CmfError, ConflictError, InvalidInputError
 from cmf_core.recorder import Recorder
-from cmf_core.records import ExecutionStatus
+from cmf_core.records import Execution, ExecutionStatus
 from cmf_core.run import Run
 
 
 @dataclass(frozen=True)
 class CmflibContext:
     """What ``create_context`` returns for cmflib's mlmd Context: ``id`` is the stage's id,
-    ``name`` is ``<pipeline>/<stage>`` as cmflib names it."""
+    ``name`` is ``<pipeline>/<stage>`` as cmflib names it, ``type`` is cmflib's context type,
+    ``custom_properties`` the stage's properties."""
 
     id: int
     name: str
     pipeline: str
     stage: str
+    type: str = "Pipeline_Stage"
+    custom_properties: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline, "stage": self.stage}
 
 
 @dataclass(frozen=True)
 class CmflibExecution:
     """What ``create_execution`` returns for cmflib's mlmd Execution: ``id`` is the execution
-    id (a UUID string where cmflib has an int), ``name`` the ``execution_type`` given."""
+    id (a UUID string where cmflib has an int), ``name`` the ``execution_type`` given, ``type``
+    the stage's context name (``<pipeline>/<stage>``), ``custom_properties`` the params and
+    ``properties`` cmflib's execution properties (``Execution`` is the command,
+    ``Git_Start_Commit``, ``Git_Repo``, ``Pipeline_Type``, ``Context_Type``,
+    ``Execution_uuid``) as recorded at the start."""
 
     id: str
     name: str
     pipeline: str
     stage: str
+    custom_properties: dict[str, Any] = field(default_factory=dict, compare=False)
+    properties: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def type(self) -> str:
+        return f"{self.pipeline}/{self.stage}"
 
 
 @dataclass
@@ -68,7 +88,7 @@ class CmflibSession(Recorder):
     def close(self) -> None:
         """End an open cmflib-style execution, then close the store if this Cmf opened it."""
         try:
-            self.finalize()
+            self._end_current()
         finally:
             super().close()
 
@@ -79,7 +99,13 @@ class CmflibSession(Recorder):
         pipeline = self.pipeline or Path.cwd().name  # cmflib's name for an unnamed one
         properties = plain(custom_properties) or None
         stage_id = self.stage_id(pipeline_stage, pipeline=pipeline, properties=properties)
-        context = CmflibContext(stage_id, f"{pipeline}/{pipeline_stage}", pipeline, pipeline_stage)
+        context = CmflibContext(
+            stage_id,
+            f"{pipeline}/{pipeline_stage}",
+            pipeline,
+            pipeline_stage,
+            custom_properties=properties or {},
+        )
         self._cmflib_context = context
         return context
 
@@ -107,8 +133,9 @@ class CmflibSession(Recorder):
         if current is not None:
             if params:
                 current.run.log_params(params)
+                current.execution = cmflib_execution(current.run.execution, execution_type)
             return current.execution
-        self.finalize()
+        self._end_current()
         run = self.start_execution(
             context.stage,
             pipeline=context.pipeline,
@@ -120,21 +147,24 @@ class CmflibSession(Recorder):
 
     def _reusable(self, context: CmflibContext, execution_type: str) -> CurrentExecution | None:
         current = self._cmflib_current
-        if current is not None and current.execution == CmflibExecution(
-            current.run.id, execution_type, context.pipeline, context.stage
-        ):
+        if current is not None and (
+            current.execution.id,
+            current.execution.name,
+            current.execution.pipeline,
+            current.execution.stage,
+        ) == (current.run.id, execution_type, context.pipeline, context.stage):
             return current
         running = self.store.list_executions(
             pipeline=context.pipeline, stage=context.stage, status=ExecutionStatus.RUNNING
         )
         for found in running:
             if found.properties.get("execution_type") == execution_type:
-                self.finalize()
+                self._end_current()
                 return self._adopt(self.attach(found.id), context, execution_type)
         return None
 
     def _adopt(self, run: Run, context: CmflibContext, execution_type: str) -> CurrentExecution:
-        execution = CmflibExecution(run.id, execution_type, context.pipeline, context.stage)
+        execution = cmflib_execution(run.execution, execution_type)
         self._cmflib_current = CurrentExecution(run, execution)
         atexit.unregister(self._end_at_exit)
         atexit.register(self._end_at_exit)
@@ -157,17 +187,34 @@ class CmflibSession(Recorder):
         params = plain(custom_properties)
         if params:
             run.log_params(params)
-        if current is not None and run is current.run:
-            return current.execution
         record = run.execution
         name = str(record.properties.get("execution_type", record.stage))
-        return CmflibExecution(record.id, name, record.pipeline, record.stage)
+        execution = cmflib_execution(record, name)
+        if current is not None and run is current.run:
+            current.execution = execution
+        return execution
 
     def finalize(self) -> None:
-        """End the current cmflib-style execution as completed, writing buffered metrics.
+        """Write buffered metrics and record HEAD as the current execution's
+        ``git_commit_finalize``; the execution stays open, as in cmflib.
 
-        Safe to repeat or with nothing started. Unlike cmflib it makes no Git commit.
+        cmflib's ``finalize`` commits the code; cmf makes no Git commit. The
+        execution ends at the next ``create_execution``, ``close()`` or exit. Safe
+        to repeat or with nothing started.
         """
+        current = self._cmflib_current
+        if current is None:
+            return
+        if current.run.execution.status is not ExecutionStatus.RUNNING:
+            self._end_current()  # another Cmf has ended it: nothing left to record
+            return
+        current.run.flush()
+        commit = self._provenance.head_commit()
+        if commit is not None:
+            current.run.set_properties({"git_commit_finalize": commit})
+
+    def _end_current(self) -> None:
+        """End the current cmflib-style execution as completed, writing buffered metrics."""
         atexit.unregister(self._end_at_exit)
         self._end(None)
 
@@ -189,3 +236,23 @@ class CmflibSession(Recorder):
         except ConflictError:
             if current.run.execution.status is ExecutionStatus.RUNNING:
                 raise  # a real conflict (a metric), not another Cmf having ended it already
+
+
+def cmflib_execution(record: Execution, execution_type: str) -> CmflibExecution:
+    """The :class:`CmflibExecution` of a recorded execution started as ``execution_type``."""
+    properties = {
+        "Context_Type": f"{record.pipeline}/{record.stage}",
+        "Execution": record.command or "",
+        "Execution_uuid": record.id,
+        "Git_Repo": record.git_remote or "",
+        "Git_Start_Commit": record.git_commit_start or "",
+        "Pipeline_Type": record.pipeline,
+    }
+    return CmflibExecution(
+        record.id,
+        execution_type,
+        record.pipeline,
+        record.stage,
+        custom_properties=dict(record.params),
+        properties=properties,
+    )

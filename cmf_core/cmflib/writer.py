@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from cmf_core.cmflib.arguments import Props, check_local, file_name, numbers, plain
-from cmf_core.cmflib.files import artifact_folder, read_manifest, write_manifest, write_step_metrics
+from cmf_core.cmflib.files import (
+    artifact_folder,
+    read_manifest,
+    write_manifest,
+    write_metrics,
+    write_step_metrics,
+)
+from cmf_core.cmflib.objects import CmflibArtifact, cmflib_artifact
 from cmf_core.cmflib.session import CmflibSession, CurrentExecution
 from cmf_core.cmflib.unsupported import SYNC, UNSUPPORTED, unsupported
 from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -44,7 +51,7 @@ class DataSlice:
         digest = hash_path(absolute, stat_cache=cmf.stat_cache).digest
         self.props[recorded] = {"digest": digest, **plain(custom_properties)}
 
-    def commit(self, custom_properties: Props = None) -> Artifact:
+    def commit(self, custom_properties: Props = None) -> CmflibArtifact:
         """Write the manifest and record it as a ``dataslice`` output of the current execution."""
         return self.writer._write_dataslice(self.name, self.props, custom_properties)
 
@@ -67,7 +74,7 @@ class CmflibMethods(CmflibSession):
         label: str | None = None,
         label_properties: Props = None,
         external: bool = False,
-    ) -> Artifact:
+    ) -> CmflibArtifact:
         """Record the local file or folder ``url`` as a dataset, and ``label`` as its label.
 
         ``external`` is ignored (cmflib ignores it too); a remote URL is refused.
@@ -77,7 +84,7 @@ class CmflibMethods(CmflibSession):
         artifact = run.log_dataset(url, event=event, properties=plain(custom_properties))
         if label is not None:
             self.log_label(label, url, label_properties)
-        return artifact
+        return cmflib_artifact(artifact, self.resolve_path(url)[1])
 
     def log_model(
         self,
@@ -87,7 +94,7 @@ class CmflibMethods(CmflibSession):
         model_type: str = "Default",
         model_name: str = "Default",
         custom_properties: Props = None,
-    ) -> Artifact:
+    ) -> CmflibArtifact:
         """Record a model; framework, type and name describe it from its first logging on.
 
         As in cmflib, logging a known model again (say as the input of an
@@ -96,12 +103,14 @@ class CmflibMethods(CmflibSession):
         check_local(path, "log_model")
         run = self._current().run
         model = run.log_model(path, event=event, properties=plain(custom_properties))
-        if "model_framework" in model.properties:
-            return model
-        names = {"model_framework": model_framework, "model_type": model_type}
-        return self.update_existing_artifact(model, {**names, "model_name": model_name})
+        if "model_framework" not in model.properties:
+            names = {"model_framework": model_framework, "model_type": model_type}
+            model = self.update_existing_artifact(model, {**names, "model_name": model_name})
+        return cmflib_artifact(model, self.resolve_path(path)[1])
 
-    def log_label(self, url: str, dataset_name: str, custom_properties: Props = None) -> Artifact:
+    def log_label(
+        self, url: str, dataset_name: str, custom_properties: Props = None
+    ) -> CmflibArtifact:
         """Record the label file ``url`` as an input, tied to the logged dataset ``dataset_name``.
 
         The label gets the property ``dataset_digest``, the dataset ``labels: {path: digest}``.
@@ -124,7 +133,7 @@ class CmflibMethods(CmflibSession):
         label = run.log_artifact(url, type=ArtifactType.LABEL, event="input", properties=properties)
         labels = {**dataset.properties.get("labels", {}), cmf.resolve_path(url)[1]: label.digest}
         self.update_existing_artifact(dataset, {"labels": labels})
-        return label
+        return cmflib_artifact(label, cmf.resolve_path(url)[1])
 
     def update_existing_artifact(self, artifact: Artifact, custom_properties: Props) -> Artifact:
         """Merge ``custom_properties`` into a recorded artifact's properties."""
@@ -159,13 +168,20 @@ class CmflibMethods(CmflibSession):
 
     # -- metrics -----------------------------------------------------------------------------
 
-    def log_execution_metrics(self, metrics_name: str, custom_properties: Props = None) -> None:
-        """Record ``custom_properties`` (name -> number) as the execution's metrics.
+    def log_execution_metrics(
+        self, metrics_name: str, custom_properties: Props = None
+    ) -> CmflibArtifact:
+        """Record ``custom_properties`` (name -> number) as the execution's metrics; returns
+        the ``metrics`` artifact, as cmflib does.
 
         Metrics keep their own names (``auc``), so runs compare by them; the
-        property ``metrics_names`` maps each ``metrics_name`` to its keys.
+        property ``metrics_names`` maps each ``metrics_name`` to its keys. The
+        values are also written to ``cmf_artifacts/<execution id>/metrics/
+        <metrics_name>.json``, recorded as a ``metrics`` output: cmflib's Metrics
+        artifact (whose ``name`` is ``<metrics_name>:<hash>:<execution id>``).
         """
-        run = self._current().run
+        current = self._current()
+        run = current.run
         values = numbers(custom_properties, "log_execution_metrics", metrics_name)
         try:
             if values:
@@ -177,6 +193,15 @@ class CmflibMethods(CmflibSession):
             ) from exc
         names = {**run.execution.properties.get("metrics_names", {}), metrics_name: [*values]}
         run.set_properties({"metrics_names": names})
+        path = (
+            self._folder(current, self.METRICS_PATH) / f"{file_name(metrics_name, 'metrics')}.json"
+        )
+        write_metrics(path, values)
+        properties = {"metrics_name": metrics_name, **plain(custom_properties)}
+        artifact = run.log_artifact(path, type=ArtifactType.METRICS, properties=properties)
+        recorded = self.resolve_path(path)[1]
+        uri = cmflib_artifact(artifact, recorded).uri
+        return cmflib_artifact(artifact, recorded, name=f"{metrics_name}:{uri}:{run.id}")
 
     def log_metric(self, metrics_name: str, custom_properties: Props = None) -> None:
         """Add one row of step metrics: its step is the row number (from 1) in ``metrics_name``."""
@@ -195,7 +220,7 @@ class CmflibMethods(CmflibSession):
         for key, value in values.items():
             current.run.log_metric(key, value, step=len(rows))
 
-    def commit_metrics(self, metrics_name: str) -> Artifact:
+    def commit_metrics(self, metrics_name: str) -> CmflibArtifact:
         """Write buffered step metrics to the store and the rows to a ``step_metrics`` file.
 
         ``cmf_artifacts/<execution id>/metrics/<metrics_name>.csv`` has a column
@@ -213,7 +238,10 @@ class CmflibMethods(CmflibSession):
         path = self._folder(current, self.METRICS_PATH) / f"{name}.csv"
         columns = write_step_metrics(path, rows)
         properties = {"metrics_name": metrics_name, "columns": columns}
-        return current.run.log_artifact(path, type=ArtifactType.STEP_METRICS, properties=properties)
+        artifact = current.run.log_artifact(
+            path, type=ArtifactType.STEP_METRICS, properties=properties
+        )
+        return cmflib_artifact(artifact, self.resolve_path(path)[1])
 
     # -- data slices -------------------------------------------------------------------------
 
@@ -231,7 +259,7 @@ class CmflibMethods(CmflibSession):
             )
         return read_manifest(path)
 
-    def update_dataslice(self, name: str, record: str, custom_properties: Props) -> Artifact:
+    def update_dataslice(self, name: str, record: str, custom_properties: Props) -> CmflibArtifact:
         """Merge properties into one path of a committed slice and record the new version."""
         props = self.read_dataslice(name)
         if record not in props:
@@ -241,12 +269,13 @@ class CmflibMethods(CmflibSession):
 
     def _write_dataslice(
         self, name: str, props: dict[str, dict[str, Any]], custom_properties: Props
-    ) -> Artifact:
+    ) -> CmflibArtifact:
         path = self._slice_path(name)
         write_manifest(path, props)
-        return self._current().run.log_artifact(
+        artifact = self._current().run.log_artifact(
             path, type=ArtifactType.DATASLICE, properties=plain(custom_properties)
         )
+        return cmflib_artifact(artifact, self.resolve_path(path)[1])
 
     def _slice_path(self, name: str) -> Path:
         folder = self._folder(self._current(), self.DATASLICE_PATH)
