@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from cmf_core.artifacts.transfer import IncompleteTransferError, TransferReport
     from cmf_core.auth import Scope, authenticate, create_token
     from cmf_core.cmflib.importer import ImportSummary, import_mlmd
+    from cmf_core.cmflib.mlmd import find_mlmd_file
     from cmf_core.cmflib.query import CmfQuery
     from cmf_core.compare.compare import compare_runs
     from cmf_core.compare.metrics import (
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         init_project,
         load_settings,
         prepare_default_store,
+        sqlite_url,
     )
     from cmf_core.digest import (
         DIGEST_PREFIX,

@@ -28,6 +28,7 @@ cmflib's arguments too. :class:`~cmf_core.run.Run` records one execution.
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmf_core.cmflib.arguments import separate_store
 from cmf_core.cmflib.writer import CmflibMethods
 from cmf_core.errors import InvalidInputError
 from cmf_core.run import METRIC_BUFFER, METRIC_MAX_AGE_S, Run
@@ -47,8 +48,12 @@ class Cmf(CmflibMethods):
     ``.cmf/metadata.db`` under the project root).
 
     The first five parameters are cmflib's, so ``Cmf(filepath="mlmd",
-    pipeline_name="fraud")`` works as it does there: ``filepath`` names a SQLite
-    store file, ``pipeline_name`` is ``pipeline``, ``custom_properties`` are the
+    pipeline_name="fraud")`` works as it does there, recording into the
+    project's store so that ``cmf ls``, ``cmf trace`` and the MCP server see the
+    runs: ``filepath`` names a separate store only when it is a store URL
+    (``sqlite:///runs.db``) or a path ending in ``.db``
+    (:func:`~cmf_core.cmflib.arguments.separate_store`);
+    ``pipeline_name`` is ``pipeline``, ``custom_properties`` are the
     pipeline's properties; ``graph`` and ``is_server`` are accepted and ignored
     (lineage is always queryable; there is no separate server mode). See
     :mod:`cmf_core.cmflib.writer` for the cmflib methods.
@@ -76,14 +81,14 @@ class Cmf(CmflibMethods):
         git_refresh_s: float = 2.0,
         track_with_dvc: bool = False,
     ) -> None:
-        from cmf_core.config import sqlite_url
-
         del graph, is_server  # cmflib options with no meaning here (see the docstring)
         if filepath is not None and store is not None:
             raise InvalidInputError("Give either filepath (a SQLite file) or store, not both.")
+        if filepath is not None:
+            store = separate_store(filepath)
         super().__init__(
             pipeline=pipeline or pipeline_name,
-            store=store if filepath is None else sqlite_url(Path(filepath).expanduser().resolve()),
+            store=store,
             project_root=project_root,
             site=site,
             properties={

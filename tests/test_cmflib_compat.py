@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from cmf_core import Cmf
 from cmf_core.cmflib.session import CmflibContext
@@ -17,6 +18,7 @@ from cmf_core.cmflib.unsupported import UNSUPPORTED
 from cmf_core.errors import ConflictError, InvalidInputError, Kind, NotFoundError
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 from cmf_core.store import Store
+from cmf_mcp.cli.main import cli
 from tests.conftest import git
 
 # Two stages of cmflib's example-get-started, as written for cmflib; the test changes
@@ -130,7 +132,11 @@ def test_cmflib_example_scripts_run_with_only_the_import_changed(project: Path) 
         result = run_script(project, name, text, *args)
         assert result.returncode == 0, result.stderr
 
-    with Store(f"sqlite:///{project / 'mlmd'}") as store:
+    assert not (project / "mlmd").exists()  # recorded into the project's store
+    listed = CliRunner().invoke(cli, ["ls", "stages"])
+    assert listed.exit_code == 0, listed.output
+    assert "Train" in listed.output and "Evaluate" in listed.output
+    with Store(f"sqlite:///{project / '.cmf' / 'metadata.db'}") as store:
         evaluate, train = store.list_executions(pipeline="Test-env")  # newest first
         assert [train.stage, evaluate.stage] == ["Train", "Evaluate"]
         assert {train.status, evaluate.status} == {ExecutionStatus.COMPLETED}
@@ -183,7 +189,7 @@ raise RuntimeError("disk full")
 """
     result = run_script(project, "prepare.py", script)
     assert result.returncode == 1 and "disk full" in result.stderr
-    with Store(f"sqlite:///{project / 'mlmd'}") as store:
+    with Store(f"sqlite:///{project / '.cmf' / 'metadata.db'}") as store:
         [execution] = store.list_executions()
         assert execution.status is ExecutionStatus.FAILED
         assert execution.error == "RuntimeError: disk full"

@@ -219,14 +219,26 @@ def test_step_metrics_and_the_json_dump(recorded: tuple[CmfQuery, dict[str, str]
     assert json.loads(query.dumptojson("nope")) == {"Pipeline": []}
 
 
-def test_a_cmflib_style_filepath_opens_the_sqlite_store(bare_project: Path) -> None:
-    with Cmf(filepath="mlmd", pipeline_name="p", capture_git=False, capture_environment=False):
-        pass
-    Cmf(filepath="mlmd", pipeline_name="p", capture_git=False, capture_environment=False).close()
+def test_cmflibs_filepath_means_the_projects_store_unless_it_names_a_db_file(
+    bare_project: Path,
+) -> None:
+    options = {"capture_git": False, "capture_environment": False}
+    with Cmf(filepath="mlmd", pipeline_name="p", **options) as cmf:
+        cmf.create_context("prepare")
+        cmf.create_execution("Prepare")
+    assert not (bare_project / "mlmd").exists()
+    assert (bare_project / ".cmf" / "metadata.db").is_file()
     with CmfQuery("mlmd") as query:
-        assert query.get_pipeline_names() == []
-    with pytest.raises(NotFoundError, match="No store at"):
-        CmfQuery("missing")
+        assert query.get_pipeline_names() == ["p"]
+    with Cmf(filepath="runs.db", pipeline_name="q", **options) as cmf:
+        cmf.create_context("train")
+    with CmfQuery("runs.db") as query:
+        assert query.get_pipeline_names() == ["q"]
+    with CmfQuery(filepath=f"sqlite:///{bare_project / 'runs.db'}") as query:
+        assert query.get_pipeline_stages("q") == ["q/train"]
+    with pytest.raises(NotFoundError, match="No cmf store here"):
+        CmfQuery("missing.db")
+    assert not (bare_project / "missing.db").exists()
 
 
 def test_without_pandas_the_error_says_what_to_install(

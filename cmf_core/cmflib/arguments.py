@@ -71,3 +71,17 @@ def numbers(values: Props, method: str, metrics_name: str) -> dict[str, float]:
                 f"{type(value).__name__} {value!r}; put other values in update_execution()."
             ) from None
     return found
+
+
+def separate_store(filepath: str | Path) -> str | None:
+    """The store cmflib's ``filepath`` asks for: a URL (``sqlite:///…``,
+    ``postgresql+psycopg://…``) or a path ending in ``.db`` names one; anything
+    else — cmflib's ``"mlmd"`` — means the project's own store (None)."""
+    from cmf_core.config import sqlite_url
+
+    text = str(filepath)
+    if "://" in text:
+        return text
+    if Path(text).suffix == ".db":
+        return sqlite_url(Path(text).expanduser().resolve())
+    return None

@@ -106,6 +106,35 @@ def read_mlmd(path: str | Path) -> MlmdFile:
         conn.close()
 
 
+MLMD_FILE = "mlmd"  # cmflib's default file name, at the project root
+
+
+def find_mlmd_file(project_root: Path) -> Path | None:
+    """cmflib's ``mlmd`` file at ``project_root`` when it is an ML Metadata file, else None.
+
+    Read commands name it when they find nothing, so a cmflib user learns of
+    ``cmf import-mlmd``. Only the SQLite header and table names are read.
+    """
+    path = project_root / MLMD_FILE
+    try:
+        with path.open("rb") as file:
+            if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                return None
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+    except (OSError, sqlite3.Error):
+        return None
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name IN ('MLMDEnv', 'Artifact') LIMIT 1"
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return path if found is not None else None
+
+
 def _check_header(path: Path) -> None:
     try:
         with path.open("rb") as file:

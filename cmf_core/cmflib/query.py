@@ -20,9 +20,9 @@ How cmf's records map to cmflib's columns and JSON: :mod:`cmf_core.cmflib.column
 
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmf_core.cmflib.arguments import separate_store
 from cmf_core.cmflib.columns import (
     artifact_row,
     cmflib_name,
@@ -46,10 +46,13 @@ _CMFLIB_NAME = re.compile(r"^(?P<path>.*?):(?P<hash>[0-9a-f]{32}(?:\.dir)?)(?::.
 
 
 class CmfQuery:
-    """cmflib's query API over the cmf store at ``filepath`` (a SQLite file, as in cmflib).
+    """cmflib's query API over the store ``Cmf(filepath=…)`` records into.
 
-    ``store`` (a URL or an open :class:`~cmf_core.store.Store`) names any other store;
-    ``is_server=True`` uses the configured store (``CMF_STORE_URL``, ``.cmf/config.toml``).
+    As for ``Cmf``, ``filepath`` (cmflib's ``"mlmd"``) means the project's store
+    (``CMF_STORE_URL``, ``.cmf/config.toml``, else ``.cmf/metadata.db``) unless
+    it is a store URL or a path ending in ``.db``; ``store`` (a URL or an open
+    :class:`~cmf_core.store.Store`) names any other. The store is opened
+    read-only: a query creates and changes nothing.
     """
 
     def __init__(
@@ -65,19 +68,13 @@ class CmfQuery:
         if isinstance(store, Store):
             self.store, self._owns_store = store, False
             return
-        if store is None and is_server:
+        if store is None and not is_server:
+            store = separate_store(filepath)
+        if store is None:  # cmflib's "mlmd", or is_server: the project's store, as Cmf records
             from cmf_core.config import load_settings
 
             store = load_settings().store_url
-        if store is None:
-            path = Path(filepath).expanduser().resolve()
-            if not path.is_file():
-                raise NotFoundError(
-                    f"No store at {path}; give the file a Cmf(filepath=...) wrote, "
-                    "or store='<url>' (the project's is .cmf/metadata.db)."
-                )
-            store = f"sqlite:///{path}"
-        self.store, self._owns_store = Store(store), True
+        self.store, self._owns_store = Store(store, read_only=True), True
 
     def close(self) -> None:
         if self._owns_store:

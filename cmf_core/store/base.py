@@ -17,21 +17,23 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyErro
 
 from cmf_core.errors import ConflictError, InvalidInputError, Kind, StoreError
 from cmf_core.store.engine import build_engine, first_line, safe_url
-from cmf_core.store.migrate import prepare_schema
+from cmf_core.store.migrate import check_schema, prepare_schema
 
 
 class StoreBase:
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
 
     Opening a store creates it at the newest schema if it is empty and checks
-    its schema revision otherwise (see :mod:`cmf_core.store.migrate`).
+    its schema revision otherwise (see :mod:`cmf_core.store.migrate`). With
+    ``read_only`` nothing is created, upgraded or changed: the store must exist.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
-        self._engine = build_engine(url)
+        self.read_only = read_only
+        self._engine = build_engine(url, read_only=read_only)
         try:
-            prepare_schema(self._engine, url)
+            (check_schema if read_only else prepare_schema)(self._engine, url)
         except BaseException:
             self._engine.dispose()
             raise

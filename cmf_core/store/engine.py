@@ -6,6 +6,11 @@ timeout, foreign keys on. Write transactions start with ``BEGIN IMMEDIATE`` so
 that concurrent writers queue on the busy timeout instead of failing with
 "database is locked" when a read lock would have to be upgraded.
 
+A store opened for reading only (``Store(url, read_only=True)``, what read
+commands use) gets a SQLite connection with ``mode=ro`` and none of the pragmas
+above that would change the file: a missing file is not created (nor its
+folder), and a foreign file (a cmflib mlmd file) keeps its bytes.
+
 The schema check at open (create, check or upgrade) is :mod:`cmf_core.store.migrate`'s.
 """
 
@@ -18,7 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from cmf_core.errors import ConfigError, Kind, StoreError
+from cmf_core.errors import ConfigError, Kind, NotFoundError, StoreError
 
 SUPPORTED = ("sqlite", "postgresql")
 BUSY_TIMEOUT_S = 60.0
@@ -60,10 +65,12 @@ def safe_url(url: URL | str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def build_engine(url: str) -> Engine:
+def build_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``; ``read_only`` opens a SQLite file that must exist, with
+    ``mode=ro`` and no pragma that changes it (no WAL switch), and creates no folder."""
     parsed = parse_store_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_reader(parsed) if read_only else _sqlite_engine(parsed)
     try:
         return create_engine(parsed, pool_pre_ping=True)
     except (NoSuchModuleError, SQLAlchemyError) as exc:
@@ -102,7 +109,13 @@ def _sqlite_engine(parsed: URL) -> Engine:
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # A foreign file (cmflib's mlmd) is refused by the schema check; switching it to WAL
+        # first would rewrite its header.
+        foreign = cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE name IN ('MLMDEnv', 'Artifact') LIMIT 1"
+        ).fetchone()
+        if foreign is None:
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
@@ -112,6 +125,56 @@ def _sqlite_engine(parsed: URL) -> Engine:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("cmf_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _sqlite_reader(parsed: URL) -> Engine:
+    """A read-only engine on an existing SQLite file: nothing is created or changed."""
+    import sqlite3
+    from urllib.parse import quote
+
+    database = parsed.database or ""
+    path = Path(database).expanduser()
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise ConfigError(
+            "A read needs a SQLite store file, not {store}; name one, e.g. .cmf/metadata.db.",
+            kind=Kind.STORE,
+            store=database or ":memory:",
+        )
+    if not path.is_file():
+        raise NotFoundError(
+            "No cmf store here ({store} does not exist); `cmf init` makes one.",
+            kind=Kind.PROJECT,
+            store=str(path),
+        )
+    # mode=ro still makes the -wal and -shm files of a WAL store when they are missing, and
+    # leaves them; they are missing only when no connection is open, so then nothing can
+    # change the file while it is read and it is opened immutable (no lock, no file made).
+    # A writer starting during a long read may make that read fail; it never harms the store.
+    wal = path.with_name(path.name + "-wal")
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+
+    engine = create_engine(
+        parsed,  # shown in messages; the connections are made by ``connect``
+        creator=connect,
+        json_serializer=functools.partial(json.dumps, ensure_ascii=False),
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")  # per connection: the file is not touched
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
 
     return engine
 

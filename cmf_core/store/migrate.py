@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from cmf_core.errors import Kind, StoreError
+from cmf_core.errors import Kind, NotFoundError, StoreError
 from cmf_core.store.engine import build_engine, first_line, safe_url
 from cmf_core.store.schema import HEAD_REVISION, REVISIONS, metadata
 
@@ -33,8 +33,11 @@ def read_revision(conn: Connection) -> str | None:
     if not inspector.has_table("alembic_version"):
         if inspector.has_table("MLMDEnv") or inspector.has_table("Artifact"):
             raise StoreError(
-                "This is an ML Metadata database (cmflib's mlmd file), not a cmf store; cmf "
-                "keeps its own. Name a new file, e.g. Cmf(filepath='.cmf/metadata.db')."
+                "{store} is an ML Metadata database, not a cmf store: this is an HPE CMF file "
+                "(cmflib's mlmd); `cmf import-mlmd` with its path brings its runs into the "
+                "project's store.",
+                kind=Kind.STORE,
+                store=safe_url(conn.engine.url),
             )
         if inspector.has_table("executions") or inspector.has_table("artifacts"):
             raise StoreError(
@@ -88,6 +91,40 @@ def prepare_schema(engine: Engine, url: str) -> None:
     raise StoreError(
         f"The store {{store}} has schema revision {revision!r}; this cmf needs "
         f"{HEAD_REVISION!r}: it must be upgraded (back up the database first).",
+        kind=Kind.SCHEMA,
+        store=safe_url(url),
+    )
+
+
+def check_schema(engine: Engine, url: str) -> None:
+    """For a store opened read-only: check its revision, never create, upgrade or lock it."""
+    try:
+        with engine.connect() as conn, conn.begin():
+            revision = read_revision(conn)
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"Cannot read the store {{store}}: {first_line(exc)}.",
+            kind=Kind.STORE,
+            store=safe_url(url),
+        ) from exc
+    if revision is None:
+        raise NotFoundError(
+            "No cmf store here ({store} holds no cmf tables); `cmf init` makes one.",
+            kind=Kind.PROJECT,
+            store=safe_url(url),
+        )
+    if revision == HEAD_REVISION:
+        return
+    if revision not in REVISIONS:
+        raise StoreError(
+            f"The store {{store}} has schema revision {revision!r}, newer than this cmf "
+            f"knows (newest: {HEAD_REVISION!r}); upgrade cmf (pip install -U cmf).",
+            kind=Kind.STORE,
+            store=safe_url(url),
+        )
+    raise StoreError(
+        f"The store {{store}} has schema revision {revision!r}; this cmf needs "
+        f"{HEAD_REVISION!r}, and a read does not upgrade it: it must be upgraded first.",
         kind=Kind.SCHEMA,
         store=safe_url(url),
     )

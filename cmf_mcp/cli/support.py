@@ -8,6 +8,7 @@ stand-alone ``cmf-mcp``): a ``CmfError`` raised anywhere under a command prints
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -75,20 +76,73 @@ def settings(ctx: click.Context) -> "Settings":
 
         loaded = load_settings()
         url = root.params.get("store")
+        if url:
+            url = store_url(url, loaded.project_root)
         root.meta["cmf.settings"] = replace(loaded, store_url=url) if url else loaded
     found: Settings = root.meta["cmf.settings"]
     return found
 
 
+def store_url(given: str, project_root: "Path") -> str:
+    """``--store``: a URL as it is, or a plain file path (cmflib's ``-f mlmd``) resolved
+    against the project root."""
+    if "://" in given:
+        return given
+    from cmf_core.config import sqlite_url
+
+    return sqlite_url((project_root / Path(given).expanduser()).resolve())
+
+
+# Commands that only read the store: they open it read-only, so they never create a store,
+# a folder or a file, never switch a database's journal mode and never run DDL.
+READ_COMMANDS = frozenset(
+    {"ls", "show", "lineage", "trace", "impact", "compare", "metrics", "reproduce", "export"}
+)
+NO_STORE = "No cmf store here — `cmf init` makes one."
+
+
 @contextmanager
 def open_store(ctx: click.Context) -> Iterator["Store"]:
+    """The project's store; read commands (:data:`READ_COMMANDS`) open it read-only."""
     from cmf_core.config import prepare_default_store
     from cmf_core.store import Store
 
     found = settings(ctx)
-    prepare_default_store(found)
-    with Store(found.store_url) as store:
+    if ctx.info_name not in READ_COMMANDS:
+        prepare_default_store(found)
+        with Store(found.store_url) as store:
+            yield store
+        return
+    from cmf_core.config import default_store_url
+    from cmf_core.errors import Kind, NotFoundError
+
+    root = found.project_root
+    is_default = found.store_url == default_store_url(root)
+    if is_default and root == Path(root.anchor):
+        raise NotFoundError(f"{NO_STORE} A filesystem root is not a project.", kind=Kind.PROJECT)
+    try:
+        opened = Store(found.store_url, read_only=True)
+    except NotFoundError as exc:
+        if exc.kind is Kind.PROJECT:
+            _hint_mlmd(root)
+        raise
+    with opened as store:
         yield store
+        if store.count("executions") == 0:
+            _hint_mlmd(root)
+
+
+def _hint_mlmd(project_root: "Path") -> None:
+    """When a read finds nothing, name a cmflib mlmd file found at the project root."""
+    from cmf_core.cmflib.mlmd import find_mlmd_file
+
+    found = find_mlmd_file(project_root)
+    if found is not None:
+        click.echo(
+            f"The project holds {found.name}, earlier runs recorded by cmflib: this is an HPE "
+            f"CMF file: `cmf import-mlmd {found.name}` brings them in.",
+            err=True,
+        )
 
 
 def print_json(value: Any) -> None:

@@ -75,7 +75,7 @@ class ServerState:
                     self._check_store_exists()
                 else:
                     prepare_default_store(self.settings)
-                self._store = Store(self.settings.store_url)
+                self._store = Store(self.settings.store_url, read_only=self.read_only)
             return self._store
 
     def _check_store_exists(self) -> None:
