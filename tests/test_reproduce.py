@@ -354,3 +354,53 @@ def test_a_command_run_from_a_jupyter_kernel_is_a_warning_in_the_script(sqlite_u
     assert "echo 'cmf: warning: the run was made from a Jupyter kernel" in script
     plain = reproduce_script(recipe.model_copy(update={"command": "make"}), source_root="/srv")
     assert "ipykernel" not in plain
+
+
+def test_the_script_reruns_a_cmflib_run_that_committed_step_metrics(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / ".gitignore").write_text(".cmf/\ndata/\nmodel.txt\n")
+    (project / "train.py").write_text(
+        "from pathlib import Path\n"
+        "from cmf_core import Cmf\n"
+        "metawriter = Cmf(filepath='mlmd', pipeline_name='demo')\n"
+        "metawriter.create_context(pipeline_stage='train')\n"
+        "metawriter.create_execution(execution_type='Train')\n"
+        "metawriter.log_dataset('data/in.txt', 'input')\n"
+        "for epoch in (1, 2):\n"
+        "    metawriter.log_metric('training', {'loss': 1 / epoch})\n"
+        "metawriter.commit_metrics('training')\n"
+        "Path('model.txt').write_text(Path('data/in.txt').read_text().upper())\n"
+        "metawriter.log_model('model.txt', 'output')\n"
+        "metawriter.log_execution_metrics('summary', {'auc': 0.5})\n"
+        "metawriter.finalize()\n"
+    )
+    git(project, "add", ".gitignore", "train.py")
+    git(project, "commit", "-q", "-m", "add train.py")
+    (project / "data").mkdir()
+    (project / "data" / "in.txt").write_text("hello\n")
+    env = {**os.environ, "CMF_PYTHON": sys.executable}
+    trained = subprocess.run(
+        [sys.executable, "train.py"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert trained.returncode == 0, trained.stderr
+    with Store(f"sqlite:///{project / '.cmf' / 'metadata.db'}") as store:
+        (recorded,) = store.list_executions()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["reproduce", recorded.id, "--script"])
+    assert result.exit_code == 0, result.output
+    assert f"cmf_artifacts/{recorded.id}/" not in result.stdout.replace(
+        f"under cmf_artifacts/{recorded.id}/", ""
+    )
+    script = tmp_path / "reproduce.sh"
+    script.write_text(result.stdout)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    rerun = subprocess.run(
+        ["bash", str(script), "rerun"], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert "metrics/training.csv matches" in rerun.stderr
+    assert "metrics/summary.json matches" in rerun.stderr
+    (folder,) = (elsewhere / "rerun" / "cmf_artifacts").glob("*/metrics")
+    assert folder.parent.name != recorded.id  # the new run wrote under its own id

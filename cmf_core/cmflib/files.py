@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
+ARTIFACTS_FOLDER = "cmf_artifacts"  # at the project root; one folder per execution id
 GITIGNORE = "# Written by cmf: these files are recorded by digest; keep them out of Git.\n*\n"
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from cmf_core.cmflib.arguments import Props, check_local, file_name, numbers, plain
 from cmf_core.cmflib.files import (
+    ARTIFACTS_FOLDER,
     artifact_folder,
     read_manifest,
     write_manifest,
@@ -60,7 +61,7 @@ class CmflibMethods(CmflibSession):
     """cmflib's ``Cmf`` methods that log into the current execution (see the module
     docstring); :class:`cmf_core.Cmf` adds cmflib's constructor arguments."""
 
-    ARTIFACTS_PATH = "cmf_artifacts"
+    ARTIFACTS_PATH = ARTIFACTS_FOLDER
     DATASLICE_PATH = "dataslice"
     METRICS_PATH = "metrics"
 

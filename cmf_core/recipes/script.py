@@ -9,6 +9,7 @@ import re
 import shlex
 from pathlib import Path, PurePosixPath
 
+from cmf_core.cmflib.files import ARTIFACTS_FOLDER
 from cmf_core.recipes.recipe import Recipe
 
 _REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+$")
@@ -300,7 +301,27 @@ def _check_outputs(recipe: Recipe) -> list[str]:
         "  differ=$((differ + 1))",
         "}",
     ]
-    lines += [f"check {q(o.path)} {q(o.digest)}" for o in recipe.outputs]
+    own = f"{ARTIFACTS_FOLDER}/{recipe.execution_id}/"
+    if any(o.path.startswith(own) for o in recipe.outputs):
+        lines += [
+            "# Files the cmflib methods (commit_metrics, log_execution_metrics, dataslices) wrote",
+            _comment(f"under {own} are written by the new run under its own execution"),
+            "# id: the newest such file is checked.",
+            "check_run_file() {  # PATH-UNDER-THE-RUN'S-FOLDER DIGEST",
+            '  newest=""',
+            f'  for candidate in {ARTIFACTS_FOLDER}/*/"$1"; do',
+            '    [ -e "$candidate" ] || continue',
+            '    if [ -z "$newest" ] || [ "$candidate" -nt "$newest" ]; then newest=$candidate; fi',
+            "  done",
+            f'  check "${{newest:-{ARTIFACTS_FOLDER}/NEW-RUN/$1}}" "$2"',
+            "}",
+        ]
+    lines += [
+        f"check_run_file {q(o.path.removeprefix(own))} {q(o.digest)}"
+        if o.path.startswith(own)
+        else f"check {q(o.path)} {q(o.digest)}"
+        for o in recipe.outputs
+    ]
     lines += [
         'if [ "$differ" -gt 0 ]; then',
         '  echo "cmf: $differ output(s) differ from the recorded run." >&2',
