@@ -244,8 +244,12 @@ def test_a_missing_path_a_folder_and_a_cmf_store_are_refused(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     with Store(sqlite_url) as store:
-        with pytest.raises(NotFoundError, match="No mlmd file at"):
+        with pytest.raises(NotFoundError, match="No mlmd file at") as missing:
             import_mlmd(store, tmp_path / "nowhere" / "mlmd")
+        # The path is a field each surface may show its own way, not text baked in.
+        assert missing.value.path == str(tmp_path / "nowhere" / "mlmd")
+        assert missing.value.message.startswith("No mlmd file at {path};")
+        assert missing.value.render(path=lambda p: "<p>").startswith("No mlmd file at <p>;")
         with pytest.raises(InvalidInputError, match="is a folder, not an mlmd file"):
             import_mlmd(store, tmp_path)
         cmf_store = Path(sqlite_url.removeprefix("sqlite:///"))

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from cmf_core.cmflib.mapping import map_mlmd
 from cmf_core.cmflib.mlmd import read_mlmd
-from cmf_core.errors import NotFoundError
+from cmf_core.errors import Kind, NotFoundError
 from cmf_core.progress import DEFAULT_DELAY, is_terminal
 from cmf_core.records import Record
 from cmf_core.store.batch import MergeSummary, Tally
@@ -73,7 +73,11 @@ def import_mlmd(
     if pipeline is not None:
         if pipeline not in batches:
             known = ", ".join(sorted(batches)) or "none"
-            raise NotFoundError(f"No pipeline {pipeline!r} in {path}; it holds: {known}.")
+            raise NotFoundError(
+                f"No pipeline {pipeline!r} in {{path}}; it holds: {known}.",
+                kind=Kind.PATH,
+                path=str(path),
+            )
         batches = {pipeline: batches[pipeline]}
     total = sum(len(batch) for batch in batches.values())
     with _Bar(total, show=progress) as bar:

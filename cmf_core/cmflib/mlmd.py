@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from cmf_core.errors import InvalidInputError, NotFoundError
+from cmf_core.errors import InvalidInputError, Kind, NotFoundError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 # The MLMD schema versions whose tables and columns this reader knows: ML Metadata 1.x
@@ -140,23 +140,35 @@ def _check_header(path: Path) -> None:
         with path.open("rb") as file:
             header = file.read(len(SQLITE_HEADER))
     except FileNotFoundError:
-        raise NotFoundError(f"No mlmd file at {path}; name cmflib's file, e.g. mlmd.") from None
+        raise NotFoundError(
+            "No mlmd file at {path}; name cmflib's file, e.g. mlmd.",
+            kind=Kind.PATH,
+            path=str(path),
+        ) from None
     except IsADirectoryError:
         raise InvalidInputError(
-            f"{path} is a folder, not an mlmd file; name the file in it, e.g. {path / 'mlmd'}."
+            "{path} is a folder, not an mlmd file; name the file in it, e.g. {path}/mlmd.",
+            kind=Kind.PATH,
+            path=str(path),
         ) from None
     except OSError as exc:
-        raise InvalidInputError(f"Cannot read {path}: {exc.strerror}.") from exc
+        raise InvalidInputError(
+            f"Cannot read {{path}}: {exc.strerror}.", kind=Kind.PATH, path=str(path)
+        ) from exc
     if header != SQLITE_HEADER:
         raise InvalidInputError(
-            f"{path} is not an SQLite file, so not cmflib's mlmd file; nothing was imported."
+            "{path} is not an SQLite file, so not cmflib's mlmd file; nothing was imported.",
+            kind=Kind.PATH,
+            path=str(path),
         )
 
 
 def _unreadable(path: Path, exc: sqlite3.Error) -> InvalidInputError:
     return InvalidInputError(
-        f"{path} cannot be read as an SQLite database ({exc}); it may be truncated or "
-        "corrupt. Nothing was imported."
+        f"{{path}} cannot be read as an SQLite database ({exc}); it may be truncated or "
+        "corrupt. Nothing was imported.",
+        kind=Kind.PATH,
+        path=str(path),
     )
 
 
@@ -164,8 +176,10 @@ def _read(conn: sqlite3.Connection, path: Path) -> MlmdFile:
     check = [row[0] for row in conn.execute("PRAGMA quick_check")]
     if check != ["ok"]:
         raise InvalidInputError(
-            f"{path} is a damaged SQLite file (SQLite's check says: {check[0]}); it may be "
-            "truncated or corrupt. Nothing was imported."
+            f"{{path}} is a damaged SQLite file (SQLite's check says: {check[0]}); it may be "
+            "truncated or corrupt. Nothing was imported.",
+            kind=Kind.PATH,
+            path=str(path),
         )
     columns = _columns(conn)
     version = _schema_version(conn, columns, path)
@@ -173,8 +187,10 @@ def _read(conn: sqlite3.Connection, path: Path) -> MlmdFile:
         missing = [name for name in needed if name not in columns.get(table, ())]
         if missing:
             raise InvalidInputError(
-                f"{path} says ML Metadata schema {version} but its table {table} lacks "
-                f"{', '.join(missing)}; it is not a file cmf can read."
+                f"{{path}} says ML Metadata schema {version} but its table {table} lacks "
+                f"{', '.join(missing)}; it is not a file cmf can read.",
+                kind=Kind.PATH,
+                path=str(path),
             )
     types = {row[0]: row[1] for row in conn.execute("SELECT id, name FROM Type")}
     has_bool = {table: "bool_value" in columns[table] for table in _PROPERTY_TABLES}
@@ -231,24 +247,32 @@ def _schema_version(conn: sqlite3.Connection, columns: dict[str, set[str]], path
     if "MLMDEnv" not in columns:
         what = "a cmf store" if "alembic_version" in columns else "an SQLite file of another kind"
         raise InvalidInputError(
-            f"{path} is {what}, not an ML Metadata (cmflib mlmd) file: it has no MLMDEnv table."
+            f"{{path}} is {what}, not an ML Metadata (cmflib mlmd) file: it has no MLMDEnv table.",
+            kind=Kind.PATH,
+            path=str(path),
         )
     rows = conn.execute("SELECT schema_version FROM MLMDEnv").fetchall()
     version = rows[0][0] if len(rows) == 1 else None
     known = f"cmf reads ML Metadata schema versions {OLDEST_SCHEMA} to {NEWEST_SCHEMA}"
     if not isinstance(version, int):
         raise InvalidInputError(
-            f"{path} has no readable ML Metadata schema version ({rows!r} in MLMDEnv); {known}."
+            f"{{path}} has no readable ML Metadata schema version ({rows!r} in MLMDEnv); {known}.",
+            kind=Kind.PATH,
+            path=str(path),
         )
     if version > NEWEST_SCHEMA:
         raise InvalidInputError(
-            f"{path} has ML Metadata schema version {version}, newer than {known}: it was "
-            "written by a newer ML Metadata. Nothing was imported."
+            f"{{path}} has ML Metadata schema version {version}, newer than {known}: it was "
+            "written by a newer ML Metadata. Nothing was imported.",
+            kind=Kind.PATH,
+            path=str(path),
         )
     if version < OLDEST_SCHEMA:
         raise InvalidInputError(
-            f"{path} has ML Metadata schema version {version}, older than {known}; open it "
-            "once with a current cmflib to upgrade it."
+            f"{{path}} has ML Metadata schema version {version}, older than {known}; open it "
+            "once with a current cmflib to upgrade it.",
+            kind=Kind.PATH,
+            path=str(path),
         )
     return version
 
