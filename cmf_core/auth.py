@@ -71,9 +71,10 @@ def authenticate(store: Store, secret: str | None, *, needs: str | Scope) -> Tok
     if token is None:
         raise AuthError("Unknown token.", kind=Kind.TOKEN)
     if token.revoked_at is not None:
-        raise AuthError(f"Token {token.name!r} was revoked; ask for a new one.")
+        raise AuthError(f"Token {token.name!r} was revoked; ask for a new one.", kind=Kind.TOKEN)
     if Scope(token.scope).rank < required.rank:
         raise AuthError(
-            f"Token {token.name!r} has scope {token.scope!r}; this needs {required.value!r}."
+            f"Token {token.name!r} has scope {token.scope!r}; this needs {required.value!r}.",
+            kind=Kind.SCOPE,
         )
     return token

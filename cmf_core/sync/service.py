@@ -6,6 +6,9 @@ import; each is one short transaction or a read, so any number of server
 processes on one PostgreSQL database may run them at once.
 """
 
+import time
+
+from cmf_core.errors import ConflictError, StoreError
 from cmf_core.store import Store
 from cmf_core.store.batch import MergeSummary
 from cmf_core.store.changes import Keys
@@ -13,6 +16,7 @@ from cmf_core.store.journal import parse_stage_key, stage_key
 from cmf_core.store.merge import merge_records
 from cmf_core.sync.wire import PRESENCE, RUNNING, SyncBatch, SyncOffer, SyncPage, fingerprint
 
+MERGE_ATTEMPTS = 4
 SYNC_PAGE_LIMIT = 2000  # journal rows per pull page, at most
 
 
@@ -64,14 +68,23 @@ def _lacks(stored: str | None, offered: str) -> bool:
 
 def sync_receive(store: Store, records: SyncBatch, *, actor: str) -> MergeSummary:
     """Merge records pushed by ``actor`` (a token's name: its site), audited, in one
-    transaction."""
-    return merge_records(
-        store,
-        records.batch(),
-        origin=f"token:{actor}",
-        source=f"pushed by {actor}",
-        actor=actor,
-    )
+    transaction.
+
+    Two server processes may merge the same new record at once; the second then hits
+    the first one's row (a unique key, or a deadlock the database broke) and its whole
+    transaction is undone. It is merged again, a few times at most, and finds the row.
+    """
+    batch = records.batch()
+    for attempt in range(MERGE_ATTEMPTS):
+        try:
+            return merge_records(
+                store, batch, origin=f"token:{actor}", source=f"pushed by {actor}", actor=actor
+            )
+        except (ConflictError, StoreError):
+            if attempt == MERGE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 __all__ = ["SYNC_PAGE_LIMIT", "sync_changes", "sync_missing", "sync_receive"]

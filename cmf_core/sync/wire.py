@@ -21,7 +21,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cmf_core.digest import is_digest
 from cmf_core.records import (
@@ -61,10 +61,26 @@ def _text(value: str) -> str:
     return value
 
 
+def _stage_key(value: str) -> str:
+    try:
+        parts = json.loads(value)
+    except ValueError:
+        parts = None
+    if not (
+        isinstance(parts, list)
+        and len(parts) == 2
+        and all(isinstance(part, str) and 0 < len(part) <= 255 for part in parts)
+    ):
+        raise ValueError(f"{value[:90]!r} is not a stage key (JSON [pipeline, stage])")
+    return _text(value)
+
+
 Digest = Annotated[str, AfterValidator(_digest)]
 ExecutionId = Annotated[str, AfterValidator(_id)]
 Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_text)]
 Text = Annotated[str, AfterValidator(_text)]
+StageKey = Annotated[str, AfterValidator(_stage_key)]
+Fingerprint = Annotated[str, Field(min_length=1, max_length=64)]
 
 EventRow = tuple[ExecutionId, Digest, EventDirection, Text, datetime]
 MetricRow = tuple[
@@ -113,13 +129,25 @@ class SyncBatch(BaseModel):
             ],
         )
 
+    @model_validator(mode="after")
+    def _keys(self) -> "SyncBatch":
+        """Records' own models allow what a store could not key a merge by."""
+        for execution in self.executions:
+            _id(execution.id)
+            for name in (execution.pipeline, execution.stage):
+                if not name or len(name) > 255:
+                    raise ValueError(f"execution {execution.id}: names are 1–255 characters")
+        for artifact in self.artifacts:
+            _digest(artifact.digest)
+        return self
+
     def batch(self) -> RecordBatch:
-        """The records as the merge takes them (rows already validated by this model)."""
+        """The records as the merge takes them (validated by this model)."""
         return RecordBatch(
             pipelines=self.pipelines,
             stages=self.stages,
-            executions=[_checked(e) for e in self.executions],
-            artifacts=[_checked_artifact(a) for a in self.artifacts],
+            executions=self.executions,
+            artifacts=self.artifacts,
             events=[
                 Event.model_construct(
                     execution_id=e, digest=d, direction=EventDirection(k), path=p, created_at=at
@@ -133,19 +161,6 @@ class SyncBatch(BaseModel):
                 for e, n, s, v, at in self.metrics
             ],
         )
-
-
-def _checked(execution: Execution) -> Execution:
-    _id(execution.id)
-    for name in (execution.pipeline, execution.stage):
-        if not name or len(name) > 255:
-            raise ValueError(f"execution {execution.id}: names are 1–255 characters")
-    return execution
-
-
-def _checked_artifact(artifact: Artifact) -> Artifact:
-    _digest(artifact.digest)
-    return artifact
 
 
 class SyncPage(BaseModel):
@@ -166,10 +181,10 @@ class SyncOffer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pipelines: dict[Name, str] = {}
-    stages: dict[Text, str] = {}
-    artifacts: dict[Digest, str] = {}
-    executions: dict[ExecutionId, str] = {}
+    pipelines: dict[Name, Fingerprint] = {}
+    stages: dict[StageKey, Fingerprint] = {}
+    artifacts: dict[Digest, Fingerprint] = {}
+    executions: dict[ExecutionId, Fingerprint] = {}
 
     def __len__(self) -> int:
         return len(self.pipelines) + len(self.stages) + len(self.artifacts) + len(self.executions)

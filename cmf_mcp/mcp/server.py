@@ -212,8 +212,18 @@ class StoreErrors:
             await response(scope, receive, send)
 
 
-def http_app(server: CmfServer, *, host: str, port: int, allowed_hosts: list[str]) -> "Starlette":
+def http_app(
+    server: CmfServer,
+    *,
+    host: str,
+    port: int,
+    allowed_hosts: list[str],
+    stateless: bool = False,
+) -> "Starlette":
     """The streamable HTTP app at ``/mcp``, with Host and Origin checked (DNS rebinding).
+
+    ``stateless`` keeps no session between requests, so several server processes
+    behind one port can each answer any request.
 
     The server must have been made with ``token_auth=True`` and
     ``trust_client_roots=False``: HTTP clients are remote, so they need a token and
@@ -236,7 +246,9 @@ def http_app(server: CmfServer, *, host: str, port: int, allowed_hosts: list[str
             f"{scheme}://{name}:{port}" for name in names for scheme in ("http", "https")
         ],
     )
-    app = server.streamable_http_app(host=host, transport_security=security)
+    app = server.streamable_http_app(
+        host=host, transport_security=security, stateless_http=stateless
+    )
     app.add_middleware(StoreErrors)
     return app
 
