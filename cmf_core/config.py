@@ -47,6 +47,7 @@ KNOWN_KEYS = frozenset(
         "cache_type",
         "default_remote",
         "default_server",
+        "default_peer",
     }
 )
 TABLES = frozenset({"remote", "server", "peer"})  # tables of tables, read by read_config_tables

@@ -73,6 +73,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def postgres_url(postgres_database: str) -> str:
+    """A URL of an empty store on PostgreSQL (its own schema); skipped without a server."""
+    return _postgres_schema_url(postgres_database)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store' / 'metadata.db'}"
 

@@ -29,6 +29,12 @@ from cmf_mcp.cli.support import CmfGroup, settings
 @click.option(
     "--allowed-host", multiple=True, metavar="NAME", help="Another Host name clients use (repeat)."
 )
+@click.option(
+    "--federate-every",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="Pull from and push to the federation peers this often.",
+)
 @click.pass_context
 def server(ctx: click.Context, /, **options: Any) -> None:
     """Serve the store to a team: REST at /api/v1, docs at /docs, MCP at /mcp (tokens required)."""
@@ -55,6 +61,7 @@ def server(ctx: click.Context, /, **options: Any) -> None:
         cors_origins=options["cors_origin"],
         max_body_bytes=options["max_body_mb"] * 1024 * 1024,
         allowed_hosts=options["allowed_host"],
+        federate_every=options["federate_every"],
     )
 
 

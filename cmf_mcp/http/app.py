@@ -12,6 +12,8 @@ server at ``/mcp`` on the same store and the same tokens. Every error is an
 RFC 9457 problem; bodies are capped (by ``Content-Length`` and while streaming).
 """
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -41,6 +43,8 @@ ENV_HOST = "CMF_SERVER_HOST"
 ENV_PORT = "CMF_SERVER_PORT"
 ENV_ALLOWED_HOSTS = "CMF_SERVER_ALLOWED_HOSTS"  # comma-separated
 ENV_MCP = "CMF_SERVER_MCP"  # "0" leaves /mcp out
+ENV_FEDERATE = "CMF_SERVER_FEDERATE_EVERY"  # seconds; unset or 0: never
+log = logging.getLogger("cmf.server")
 
 
 def create_app(
@@ -54,6 +58,7 @@ def create_app(
     port: int = 8080,
     allowed_hosts: Sequence[str] = (),
     stateless_mcp: bool = False,
+    federate_every: float | None = None,
 ) -> FastAPI:
     """The team server on ``store_url`` (default: the project's store around ``project_root``).
 
@@ -61,7 +66,8 @@ def create_app(
     ``max_body_bytes`` caps request bodies (413 beyond); ``mcp`` mounts the MCP
     server at ``/mcp`` with Host/Origin checked against ``host:port`` and
     ``allowed_hosts``; ``stateless_mcp`` keeps no MCP session between requests
-    (needed with several worker processes).
+    (needed with several worker processes); ``federate_every`` pulls from and pushes
+    to the configured federation peers every that many seconds.
     """
     settings = load_settings(project_root)
     url = store_url or settings.store_url
@@ -83,6 +89,9 @@ def create_app(
             if mcp_server is not None:
                 stack.callback(mcp_server.close)
                 await stack.enter_async_context(mcp_server.session_manager.run())
+            if federate_every:
+                task = asyncio.create_task(_federating(store, root, federate_every))
+                stack.callback(task.cancel)
             yield
 
     app = FastAPI(
@@ -141,6 +150,23 @@ def _routes(app: FastAPI) -> None:
 
     app.include_router(read_router, prefix="/api/v1")
     app.include_router(sync_router, prefix="/api/v1")
+
+
+async def _federating(store: Store, root: Path, every: float) -> None:
+    """Federate with every peer, then wait ``every`` seconds, until cancelled; a failed
+    round is logged and the next one tries again (the cursors make it resume)."""
+    from cmf_core.sync.federation import federate
+
+    while True:
+        try:
+            reports = await run_in_threadpool(federate, store, root)
+        except CmfError as exc:
+            log.warning("federation round failed: %s", problems.shown(exc))
+        else:
+            moved = sum(report.received + report.sent for report in reports)
+            if moved:
+                log.info("federation round moved %d records", moved)
+        await asyncio.sleep(every)
 
 
 class McpAt:
@@ -210,6 +236,7 @@ def app_from_env() -> FastAPI:
         port=int(os.environ.get(ENV_PORT) or 8080),
         allowed_hosts=_list(os.environ.get(ENV_ALLOWED_HOSTS)),
         stateless_mcp=True,
+        federate_every=float(os.environ.get(ENV_FEDERATE) or 0) or None,
     )
 
 
@@ -223,6 +250,7 @@ def serve(
     cors_origins: Sequence[str] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     allowed_hosts: Sequence[str] = (),
+    federate_every: float | None = None,
 ) -> None:
     """Run the server under uvicorn until interrupted.
 
@@ -240,6 +268,7 @@ def serve(
             ENV_HOST: host,
             ENV_PORT: str(port),
             ENV_ALLOWED_HOSTS: ",".join(allowed_hosts),
+            ENV_FEDERATE: str(federate_every or 0),
         }
     )
     uvicorn.run(
