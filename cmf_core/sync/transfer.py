@@ -17,6 +17,7 @@ nothing.
 """
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from cmf_core.errors import SyncError
@@ -70,39 +71,64 @@ def push_metadata(
     page: int = PAGE,
 ) -> SyncReport:
     """Send the server what it lacks of this store (or of one pipeline); see the module
-    docstring."""
+    docstring.
+
+    The server merges one page while this store reads and offers the next, so the two
+    sides work at once; a page is sent only after the one before it was merged, and the
+    cursor moves past a page only once the server has taken it.
+    """
     scope = pipeline or ""
     cursor = store.get_cursor(client.identity, "push", scope)
     report = SyncReport("push", client.identity, scope, cursor, cursor)
     tally = Tally()
     total = max(store.latest_seq() - cursor, 0)
-    done = 0
-    while True:
-        found = store.changes_after(
-            cursor,
-            limit=page,
-            pipeline=pipeline,
-            skip_origin=client.identity,
-            self_contained=False,
-        )
-        if len(found.records):
-            offer = offer_of(found.records)
-            wanted = client.missing(offer)
-            report.offered += len(offer)
-            report.already_there += len(offer) - len(wanted)
-            part = only(_with_artifacts(store, found.records, wanted), wanted)
-            if len(part):
-                tally.add_summary(client.push(SyncBatch.of(part)))
-                report.sent += len(part)
-        if found.last > cursor:
-            store.set_cursor(client.identity, "push", found.last, scope)
-            done += found.last - cursor
-            cursor = found.last
-        report.pages += 1
+    start = cursor
+
+    def settle(sending: "Future[MergeSummary | None]", last: int) -> None:
+        nonlocal cursor
+        summary = sending.result()
+        if summary is not None:
+            tally.add_summary(summary)
+        if last > cursor:
+            store.set_cursor(client.identity, "push", last, scope)
+            cursor = last
         if progress is not None:
-            progress(min(done, total), total)
-        if not found.more:
-            break
+            progress(min(cursor - start, total), total)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmf-push") as sender:
+        in_flight: tuple[Future[MergeSummary | None], int] | None = None
+        read_to = cursor
+        while True:
+            found = store.changes_after(
+                read_to,
+                limit=page,
+                pipeline=pipeline,
+                skip_origin=client.identity,
+                self_contained=False,
+            )
+            records = None
+            if len(found.records):
+                offer = offer_of(found.records)
+                wanted = client.missing(offer)
+                report.offered += len(offer)
+                report.already_there += len(offer) - len(wanted)
+                part = only(_with_artifacts(store, found.records, wanted), wanted)
+                if len(part):
+                    records = SyncBatch.of(part)
+                    report.sent += len(part)
+            if in_flight is not None:
+                settle(*in_flight)
+            sending: Future[MergeSummary | None] = Future()
+            if records is None:
+                sending.set_result(None)
+            else:
+                sending = sender.submit(client.push, records)
+            in_flight = (sending, found.last)
+            read_to = max(read_to, found.last)
+            report.pages += 1
+            if not found.more:
+                break
+        settle(*in_flight)
     report.cursor_after = cursor
     report.summary = tally.summary()
     return report
