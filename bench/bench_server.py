@@ -25,6 +25,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -81,6 +83,7 @@ async def _load(url: str, token: str, seconds: float, concurrency: int) -> dict[
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
     return {
+        "generator": "httpx",
         "requests": len(latencies),
         "failures": failures,
         "requests_per_s": round(len(latencies) / elapsed, 1),
@@ -92,7 +95,11 @@ async def _load(url: str, token: str, seconds: float, concurrency: int) -> dict[
 
 
 def load(url: str, token: str, seconds: float, concurrency: int) -> dict[str, Any]:
-    """Run the load from a second process (this script with ``--load``)."""
+    """Run the load from a second process: ``wrk`` when it is installed (a C load
+    generator, so the client takes little of the shared cores), else this script with
+    ``--load`` (httpx, asyncio)."""
+    if shutil.which("wrk"):
+        return wrk(url, token, seconds, concurrency)
     done = subprocess.run(
         [sys.executable, __file__, "--load", url, token, str(seconds), str(concurrency)],
         capture_output=True,
@@ -101,6 +108,47 @@ def load(url: str, token: str, seconds: float, concurrency: int) -> dict[str, An
     )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+def wrk(url: str, token: str, seconds: float, concurrency: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "1",
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = done.stdout
+
+    def ms(text: str) -> float:
+        value = float(re.sub(r"[a-z]+$", "", text))
+        unit = re.sub(r"^[0-9.]+", "", text)
+        return round(value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit], 2)
+
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "generator": "wrk",
+        "requests": requests,
+        "failures": int(bad.group(1)) if bad else 0,
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": ms(latency["50"]),
+        "p99_ms": ms(latency["99"]),
+        "concurrency": concurrency,
+        "seconds": seconds,
+    }
 
 
 async def _mcp_calls(url: str, token: str, node: str, calls: int) -> dict[str, Any]:

@@ -200,6 +200,11 @@ def test_faults_lose_nothing_and_a_rerun_resumes(sqlite_url: str, tmp_path: Path
         with pytest.raises(SyncError, match="Cannot reach"):
             push(edge, f"http://127.0.0.1:{free_port()}", tokens["edge-7"])
         assert edge.get_cursor(base, "push") == 0
+        with Store(f"sqlite:///{tmp_path / 'empty.db'}") as empty:  # nothing to send: checked
+            with pytest.raises(SyncError, match="Cannot reach"):
+                push(empty, f"http://127.0.0.1:{free_port()}", tokens["edge-7"])
+            with pytest.raises(AuthError, match="refused the token"):
+                push(empty, base, "cmf_wrong")
 
         def stop_after_two_pages(done: int, total: int) -> None:
             if done >= 20:

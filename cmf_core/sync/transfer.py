@@ -129,6 +129,8 @@ def push_metadata(
             if not found.more:
                 break
         settle(*in_flight)
+    if not report.offered:
+        client.missing(SyncOffer())  # nothing to send: still check the server and the token
     report.cursor_after = cursor
     report.summary = tally.summary()
     return report
