@@ -22,6 +22,7 @@ FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
     graph/      lineage walks, trace and impact, reference lookup, exports
     compare/    run comparison, divergence, metric history
     recipes/    reproduce recipes and scripts
+    steps/      the @step decorator: one execution per call of a function
     git/        the only code that talks to Git: HEAD from files, snapshots, remote URLs
     artifacts/  content store in DVC layout, remotes, push/pull, status, stats, gc, DVC ingest
     digest · hashing · dir_walk · file_errors · environment · paths · progress · ids · auth
@@ -129,6 +130,8 @@ if TYPE_CHECKING:
         search_executions,
     )
     from cmf_core.search.tree import MAX_FILTER_LENGTH, FilterSyntaxError
+    from cmf_core.steps.decorator import step
+    from cmf_core.steps.paths import ArtifactPath, Dataset, Metrics, Model, Output
     from cmf_core.store import Store
     from cmf_core.store.batch import Conflict, KindCounts, MergeSummary
     from cmf_core.store.engine import safe_url
