@@ -23,6 +23,7 @@ FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
     compare/    run comparison, divergence, metric history
     recipes/    reproduce recipes and scripts
     steps/      the @step decorator: one execution per call of a function
+    protocol/   cmf run's line protocol (CMF_METRICS_FILE): JSON lines from any language
     git/        the only code that talks to Git: HEAD from files, snapshots, remote URLs
     artifacts/  content store in DVC layout, remotes, push/pull, status, stats, gc, DVC ingest
     digest · hashing · dir_walk · file_errors · environment · paths · progress · ids · auth
@@ -104,6 +105,7 @@ if TYPE_CHECKING:
     from cmf_core.graph.trace import Impact, Trace, impact, trace
     from cmf_core.hashing import DigestInfo, hash_path
     from cmf_core.paths import check_readable
+    from cmf_core.protocol.client import MetricsFile
     from cmf_core.recipes.recipe import Recipe, reproduce
     from cmf_core.recipes.script import reproduce_script
     from cmf_core.records import (

@@ -5,7 +5,9 @@ pinned even if it rewrites them), outputs after it exits. The command's exit
 status decides the execution's: 0 → completed, anything else → failed. A
 declared output that the command did not produce fails the execution too.
 Ctrl-C reaches the command through the terminal (cmf waits for it to finish,
-then records it); a SIGTERM sent to cmf is passed on to the command.
+then records it); a SIGTERM sent to cmf is passed on to the command. The command
+records metrics, params and artifacts of its own by writing JSON lines to
+``CMF_METRICS_FILE`` (:mod:`cmf_core.protocol`), read as they arrive.
 """
 
 import shlex
@@ -18,8 +20,10 @@ from types import FrameType
 from typing import Any
 
 from cmf_core.errors import ArtifactError, InvalidInputError, Kind
+from cmf_core.protocol.reader import LineReader
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 from cmf_core.tracking import Cmf
+from cmf_core.validation import parse_type
 
 MISSING_OUTPUT_EXIT = 1
 
@@ -51,7 +55,9 @@ def run_command(
     with run:
         for path in inputs:
             run.log_artifact(path, type=input_type, event=EventDirection.INPUT)
-        code = _run_forwarding_signals(command)
+        types = {"input_type": parse_type(input_type), "output_type": parse_type(output_type)}
+        with LineReader(run, **types) as lines:  # CMF_METRICS_FILE: lines recorded as they come
+            code = _run_forwarding_signals(command, lines.child_environment(), lines.pass_fds)
         if code != 0:
             run.end(ExecutionStatus.FAILED, error=f"command exited with status {code}")
             return run.id, code
@@ -68,9 +74,11 @@ def run_command(
     return run.id, 0
 
 
-def _run_forwarding_signals(command: Sequence[str]) -> int:
+def _run_forwarding_signals(
+    command: Sequence[str], env: Mapping[str, str] | None = None, pass_fds: Sequence[int] = ()
+) -> int:
     try:
-        process = subprocess.Popen(list(command))
+        process = subprocess.Popen(list(command), env=env, pass_fds=pass_fds)
     except OSError as exc:
         raise InvalidInputError(
             f"Cannot start {command[0]!r}: {exc.strerror}. Check the command name and PATH."

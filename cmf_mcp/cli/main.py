@@ -247,6 +247,7 @@ def register_commands() -> None:
     from cmf_mcp.cli import artifact as cli_artifact
     from cmf_mcp.cli import compare as cli_compare
     from cmf_mcp.cli import lineage as cli_lineage
+    from cmf_mcp.cli import log as cli_log
     from cmf_mcp.cli import metadata as cli_metadata
     from cmf_mcp.cli import mlmd as cli_mlmd
     from cmf_mcp.cli import search as cli_search
@@ -254,7 +255,7 @@ def register_commands() -> None:
     from cmf_mcp.cli import server as cli_server
 
     modules = (cli_search, cli_lineage, cli_compare, cli_mcp, cli_artifact, cli_mlmd, cli_server)
-    for module in modules:
+    for module in (*modules, cli_log):
         module.register(cli)
     cli_metadata.register(cli)  # last: it adds subcommands to `server` when that is there
 
