@@ -260,3 +260,32 @@ def test_cmf_log_refuses_bad_values_at_once(project: Path, command: str, message
     assert message in err and "Traceback" not in err
     assert (project / "code.txt").read_text().strip() in ("1", "2")
     assert json.dumps(recorded(project).execution.properties) == "{}"
+
+
+def test_metrics_file_writes_checked_lines_to_any_path(tmp_path: Path) -> None:
+    from cmf_core import InvalidInputError, MetricsFile
+
+    target = tmp_path / "lines.jsonl"
+    (tmp_path / "m.bin").write_text("m")
+    with MetricsFile.from_environment({"CMF_METRICS_FILE": str(target)}) as out:
+        out.log_metric("loss", 0.5)
+        out.log_metrics({"loss": 0.4, "acc": 1}, step=2)
+        out.log_metrics({"accuracy": 0.9})
+        out.log_params({"lr": 0.1})
+        out.log_artifact(tmp_path / "m.bin", type="model", event="input")
+        with pytest.raises(InvalidInputError, match="cannot be called 'output'"):
+            out.log_metric("output", 1)
+        with pytest.raises(InvalidInputError, match="non-empty mapping"):
+            out.log_metrics({})
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert lines == [
+        {"loss": 0.5},
+        {"step": 2, "loss": 0.4, "acc": 1.0},
+        {"metric": {"accuracy": 0.9}},
+        {"param": {"lr": 0.1}},
+        {"input": str(tmp_path / "m.bin"), "type": "model"},
+    ]
+    with pytest.raises(InvalidInputError, match="Cannot open the metrics file"):
+        MetricsFile(tmp_path / "no" / "such" / "dir")
+    with pytest.raises(InvalidInputError, match="CMF_METRICS_FILE is not set"):
+        MetricsFile.from_environment({})

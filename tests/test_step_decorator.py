@@ -239,3 +239,102 @@ def test_the_four_stage_example_runs_with_only_the_decorator(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     for stage in ("prepare", "featurize", "train", "evaluate"):
         assert f"fraud-steps/{stage}" in result.stdout
+
+
+def test_containers_optionals_and_hinted_returns_are_typed_artifacts(cmf: Cmf) -> None:
+    for name in ("a.csv", "b.csv", "extra.csv", "m.bin", "scores.json"):
+        write(f"data/{name}", name)
+
+    @step(cmf=cmf)
+    def train(
+        parts: list[Dataset], maybe: Model | None = None, extra: object = None
+    ) -> tuple[Model, Metrics]:
+        return "data/m.bin", "data/scores.json"  # type: ignore[return-value]
+
+    train([Dataset("data/a.csv"), "data/b.csv"], extra=Dataset("data/extra.csv"))
+    (detail,) = executions(cmf)
+    assert sorted(e.path for e in detail.inputs) == ["data/a.csv", "data/b.csv", "data/extra.csv"]
+    assert sorted((e.path, e.artifact.type.value) for e in detail.outputs) == [
+        ("data/m.bin", "model"),
+        ("data/scores.json", "metrics"),
+    ]
+    assert detail.execution.params == {}
+
+
+def test_an_unresolvable_annotation_leaves_the_other_arguments_typed(cmf: Cmf) -> None:
+    write("data/in.csv", "x")
+
+    @step(cmf=cmf)
+    def prepare(raw: Dataset, later: "NotDefinedAnywhere") -> None:  # type: ignore[name-defined]  # noqa: F821
+        pass
+
+    prepare("data/in.csv", 3)
+    (detail,) = executions(cmf)
+    assert [e.path for e in detail.inputs] == ["data/in.csv"]
+    assert detail.execution.params == {"later": 3}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("params.ini", "a=1", "is none of them"),
+        ("params.yaml", "- 1\n- 2\n", "must hold a mapping"),
+        ("params.yaml", "a: [1\n", "cannot be parsed"),
+        ("params.json", "{", "cannot be parsed"),
+        ("absent.yaml", None, "Cannot read the params file absent.yaml"),
+    ],
+)
+def test_a_bad_params_file_is_refused_before_anything_is_recorded(
+    cmf: Cmf, name: str, text: str | None, message: str
+) -> None:
+    if text is not None:
+        write(name, text)
+
+    @step(cmf=cmf, params_file=name)
+    def train() -> None:
+        pass
+
+    with pytest.raises(InvalidInputError, match=message):
+        train()
+    assert executions(cmf) == []
+
+
+@pytest.mark.parametrize(("name", "text"), [("p.json", '{"lr": 2}'), ("p.toml", "lr = 2\n")])
+def test_json_and_toml_params_files_are_read(cmf: Cmf, name: str, text: str) -> None:
+    write(name, text)
+
+    @step(cmf=cmf, params_file=name)
+    def train(lr: float) -> float:
+        return lr
+
+    assert train() == 2
+    assert executions(cmf)[0].execution.params == {"lr": 2}
+
+
+def test_the_decorator_refuses_what_it_cannot_use() -> None:
+    with pytest.raises(InvalidInputError, match="decorates a function"):
+        step(3)  # type: ignore[call-overload]
+    with pytest.raises(InvalidInputError, match="take paths"):
+        step(inputs=[3])(lambda: None)  # type: ignore[list-item]
+
+
+def test_an_async_generator_passes_sent_and_thrown_values_and_may_stop_early(cmf: Cmf) -> None:
+    @step(cmf=cmf)
+    async def echo() -> AsyncIterator[str]:
+        received = "start"
+        while True:
+            try:
+                received = yield received
+            except KeyError:
+                received = "recovered"
+
+    async def main() -> list[str]:
+        stream = echo()
+        seen = [await stream.__anext__(), await stream.asend("a")]
+        seen.append(await stream.athrow(KeyError()))
+        await stream.aclose()
+        return seen
+
+    assert asyncio.run(main()) == ["start", "a", "recovered"]
+    (detail,) = executions(cmf)
+    assert detail.execution.status.value == "completed"
