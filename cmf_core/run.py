@@ -142,6 +142,13 @@ class Run:
     ) -> Artifact:
         return self.log_artifact(path, type=ArtifactType.MODEL, event=event, properties=properties)
 
+    def log_tensorboard(self, directory: str | Path) -> Artifact:
+        """Record the TensorBoard scalars under ``directory`` as step metrics, and the
+        directory as an output of type ``tensorboard`` (:mod:`cmf_core.tensorboard`)."""
+        from cmf_core.tensorboard import log_tensorboard
+
+        return log_tensorboard(self, directory)
+
     # -- params, properties, metrics ---------------------------------------------------------
 
     def log_params(self, params: Mapping[str, Any]) -> None:

@@ -39,8 +39,13 @@ def run_command(
     params: Mapping[str, Any] | None = None,
     input_type: str | ArtifactType = ArtifactType.DATASET,
     output_type: str | ArtifactType = ArtifactType.DATASET,
+    tensorboard: str | Path | None = None,
 ) -> tuple[str, int]:
-    """Run ``command`` as one execution of ``stage``; returns (execution id, exit code)."""
+    """Run ``command`` as one execution of ``stage``; returns (execution id, exit code).
+
+    ``tensorboard`` names a log directory whose scalars are recorded as step metrics once
+    the command has exited (:mod:`cmf_core.tensorboard`), whatever its status.
+    """
     if not command:
         raise InvalidInputError("No command to run: put it after `--`, e.g. `-- python train.py`.")
     for path in inputs:
@@ -58,10 +63,14 @@ def run_command(
         types = {"input_type": parse_type(input_type), "output_type": parse_type(output_type)}
         with LineReader(run, **types) as lines:  # CMF_METRICS_FILE: lines recorded as they come
             code = _run_forwarding_signals(command, lines.child_environment(), lines.pass_fds)
+        if tensorboard is not None and Path(tensorboard).is_dir():  # a failed run's curves too
+            run.log_tensorboard(tensorboard)
         if code != 0:
             run.end(ExecutionStatus.FAILED, error=f"command exited with status {code}")
             return run.id, code
         missing = [str(p) for p in outputs if not Path(p).exists()]
+        if tensorboard is not None and not Path(tensorboard).is_dir():
+            missing.append(str(tensorboard))
         for path in outputs:
             if str(path) not in missing:
                 run.log_artifact(path, type=output_type, event=EventDirection.OUTPUT)

@@ -28,6 +28,7 @@ class ArtifactType(StrEnum):
     DATASLICE = "dataslice"
     LABEL = "label"
     ENVIRONMENT = "environment"
+    TENSORBOARD = "tensorboard"
     OTHER = "other"
 
 

@@ -64,6 +64,12 @@ def parse_param(text: str) -> tuple[str, Any]:
     "--output-type", type=click.Choice(ARTIFACT_TYPES), default="dataset", show_default=True
 )
 @click.option("--dvc", "track_with_dvc", is_flag=True, help="Also write .dvc files.")
+@click.option(
+    "--tensorboard",
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="TensorBoard log folder: its scalars become step metrics when COMMAND exits.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
 def run(
@@ -76,6 +82,7 @@ def run(
     input_type: str,
     output_type: str,
     track_with_dvc: bool,
+    tensorboard: Path | None,
     command: tuple[str, ...],
 ) -> None:
     """Run COMMAND as one recorded execution (put it after --).
@@ -99,6 +106,7 @@ def run(
             params=parsed,
             input_type=input_type,
             output_type=output_type,
+            tensorboard=tensorboard,
         )
     verdict = "completed" if code == 0 else f"failed (exit {code})"
     click.echo(f"cmf: execution {execution_id} {verdict}", err=True)
