@@ -24,6 +24,7 @@ FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
     recipes/    reproduce recipes and scripts
     steps/      the @step decorator: one execution per call of a function
     protocol/   cmf run's line protocol (CMF_METRICS_FILE): JSON lines from any language
+    integrations/  framework adapters, each an optional extra (lightning: CmfLogger)
     git/        the only code that talks to Git: HEAD from files, snapshots, remote URLs
     artifacts/  content store in DVC layout, remotes, push/pull, status, stats, gc, DVC ingest
     digest · hashing · dir_walk · file_errors · environment · paths · progress · ids · auth
