@@ -89,3 +89,42 @@ def test_training_that_raises_ends_the_execution_failed(project: Path, sqlite_ur
         detail = only_execution(cmf)
     assert detail.execution.status.value == "failed"
     assert detail.step_metrics["loss_step"] == 3
+
+
+def test_a_store_that_cannot_be_written_warns_once_and_training_goes_on(
+    project: Path, postgres_url: str
+) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from cmf_core import CmfWarning
+
+    url = make_url(postgres_url)
+    schema = str(url.query["options"]).removeprefix("-csearch_path=")
+    admin = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+
+    class DropTheStore(pl.Callback):
+        def on_train_batch_end(self, trainer: pl.Trainer, *args: object) -> None:
+            if trainer.global_step == 4:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+    with (
+        Cmf(pipeline="tiny", store=postgres_url) as cmf,
+        pytest.warns(Warning) as caught,  # Lightning's own advice is caught here too
+    ):
+        trainer = pl.Trainer(
+            max_epochs=3,
+            logger=CmfLogger(cmf=cmf),
+            callbacks=[DropTheStore()],
+            accelerator="cpu",
+            log_every_n_steps=1,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            default_root_dir=project,
+        )
+        trainer.fit(Tiny(), loader())
+    assert trainer.global_step == 24  # every step ran
+    ours = [str(w.message) for w in caught if issubclass(w.category, CmfWarning)]
+    assert len(ours) == 1 and "could not record to its store" in ours[0]
