@@ -35,13 +35,22 @@ class Tiny(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=self.hparams["lr"])
 
 
+class Data(pl.LightningDataModule):
+    def __init__(self, data_dir: str, batch_size: int = 8) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+
+    def train_dataloader(self) -> DataLoader[tuple[torch.Tensor, ...]]:
+        return loader()
+
+
 def loader() -> DataLoader[tuple[torch.Tensor, ...]]:
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(64, 2, generator=generator)
     return DataLoader(TensorDataset(x, x.sum(dim=1, keepdim=True)), batch_size=8)
 
 
-def fit(logger: CmfLogger, model: Tiny, root: Path) -> None:
+def fit(logger: CmfLogger, model: Tiny, root: Path, data: Data | None = None) -> None:
     trainer = pl.Trainer(
         max_epochs=2,
         logger=logger,
@@ -54,7 +63,10 @@ def fit(logger: CmfLogger, model: Tiny, root: Path) -> None:
     )
     with warnings.catch_warnings():  # Lightning's advice on workers and the like
         warnings.simplefilter("ignore")
-        trainer.fit(model, loader())
+        if data is None:
+            trainer.fit(model, loader())
+        else:
+            trainer.fit(model, datamodule=data)
 
 
 def only_execution(cmf: Cmf) -> ExecutionDetail:
@@ -67,16 +79,24 @@ def test_a_fit_records_hyperparameters_step_metrics_inputs_and_checkpoints(
 ) -> None:
     (project / "data").mkdir()
     (project / "data" / "train.pt").write_text("tensors")
+    (project / "data" / "images").mkdir()
+    (project / "data" / "images" / "0.png").write_text("png")
     with Cmf(pipeline="tiny", store=sqlite_url) as cmf:
         logger = CmfLogger(cmf=cmf, stage="train", inputs=["data/train.pt"])
-        fit(logger, Tiny(lr=0.05), project)
+        fit(logger, Tiny(lr=0.05), project, Data("data/images"))
         detail = only_execution(cmf)
     execution = detail.execution
     assert execution.status.value == "completed"
-    assert execution.params == {"lr": 0.05, "hidden": 4, "fail_at": -1}
+    assert execution.params == {
+        "lr": 0.05,
+        "hidden": 4,
+        "fail_at": -1,
+        "data_dir": "data/images",
+        "batch_size": 8,
+    }
     assert detail.step_metrics["loss_step"] == 16  # 8 batches x 2 epochs
     assert detail.step_metrics["loss_epoch"] == 2
-    assert [e.path for e in detail.inputs] == ["data/train.pt"]
+    assert sorted(e.path for e in detail.inputs) == ["data/images", "data/train.pt"]
     outputs = sorted((e.path, e.artifact.type.value) for e in detail.outputs)
     assert ("checkpoints/last.ckpt", "model") in outputs
     assert len(outputs) == 2  # the best and the last

@@ -11,7 +11,9 @@
 One ``fit`` is one execution, started on the first thing logged: the
 hyperparameters (``save_hyperparameters()``, ``log_hyperparams``) are its
 params, ``self.log(...)`` values its step metrics (buffered as ``Run``
-buffers them), the declared ``inputs`` its input datasets, and, when training
+buffers them), the declared ``inputs`` and the datamodule's ``data_dir`` /
+``data_dirs`` hyperparameters (``self.save_hyperparameters()`` in its
+``__init__``) its input datasets, and, when training
 ends, the best and the last checkpoint of every ``ModelCheckpoint`` its model
 outputs. Training that ends with an exception ends the execution ``failed``.
 
@@ -92,7 +94,14 @@ class CmfLogger(Logger):
         self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any
     ) -> None:
         values = vars(params) if isinstance(params, Namespace) else dict(params)
-        self._guarded(lambda: self.experiment.log_params(_json_params(values)))
+
+        def record() -> None:
+            run = self.experiment
+            run.log_params(_json_params(values))
+            for path in _data_dirs(values):
+                run.log_artifact(path, type=ArtifactType.DATASET, event=EventDirection.INPUT)
+
+        self._guarded(record)
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -137,6 +146,13 @@ class CmfLogger(Logger):
                     f"cmf could not record to its store ({exc}); training goes on and "
                     "buffered step metrics are written at the next flush."
                 )
+
+
+def _data_dirs(values: Mapping[str, Any]) -> list[str]:
+    """The existing paths a datamodule declared as ``data_dir`` / ``data_dirs`` hyperparameters."""
+    declared = values.get("data_dirs") or []
+    found = [values.get("data_dir"), *(declared if isinstance(declared, list | tuple) else [])]
+    return [str(path) for path in found if isinstance(path, str | Path) and Path(path).exists()]
 
 
 def _json_params(values: Mapping[str, Any]) -> dict[str, Any]:
