@@ -22,6 +22,7 @@ warns once, keeps the step metrics buffered and writes them at the next flush
 or at the end. Only rank zero records.
 """
 
+import functools
 import math
 from argparse import Namespace
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
-from cmf_core.errors import warn_user
+from cmf_core.integrations.guard import RecordingGuard, json_params
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class CmfLogger(Logger):
         self._store = store
         self._run: Run | None = None
         self._checkpoints: list[ModelCheckpoint] = []
-        self._has_warned = False
+        self._guarded = RecordingGuard()
 
     # -- what Lightning asks of a logger -----------------------------------------------------
 
@@ -97,7 +98,7 @@ class CmfLogger(Logger):
 
         def record() -> None:
             run = self.experiment
-            run.log_params(_json_params(values))
+            run.log_params(json_params(values))
             for path in _data_dirs(values):
                 run.log_artifact(path, type=ArtifactType.DATASET, event=EventDirection.INPUT)
 
@@ -126,7 +127,7 @@ class CmfLogger(Logger):
             paths = {callback.best_model_path, callback.last_model_path} - {""}
             for path in sorted(paths):
                 if Path(path).exists():
-                    self._guarded(lambda p=path: run.log_model(p))
+                    self._guarded(functools.partial(run.log_model, path))
         failed = status not in ("success", "finished")
         final = ExecutionStatus.FAILED if failed else ExecutionStatus.COMPLETED
         self._guarded(lambda: run.end(final, error=f"training {status}" if failed else None))
@@ -134,36 +135,9 @@ class CmfLogger(Logger):
             self._cmf.close()
             self._cmf = None
 
-    # -- never stopping training -------------------------------------------------------------
-
-    def _guarded(self, record: Any) -> None:
-        try:
-            record()
-        except Exception as exc:
-            if not self._has_warned:
-                self._has_warned = True
-                warn_user(
-                    f"cmf could not record to its store ({exc}); training goes on and "
-                    "buffered step metrics are written at the next flush."
-                )
-
 
 def _data_dirs(values: Mapping[str, Any]) -> list[str]:
     """The existing paths a datamodule declared as ``data_dir`` / ``data_dirs`` hyperparameters."""
     declared = values.get("data_dirs") or []
     found = [values.get("data_dir"), *(declared if isinstance(declared, list | tuple) else [])]
     return [str(path) for path in found if isinstance(path, str | Path) and Path(path).exists()]
-
-
-def _json_params(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Hyperparameters as JSON: numbers, strings and the like as they are, the rest as text."""
-    import json
-
-    result: dict[str, Any] = {}
-    for key, value in values.items():
-        try:
-            json.dumps(value, allow_nan=False)
-            result[str(key)] = value
-        except (TypeError, ValueError):
-            result[str(key)] = repr(value) if not isinstance(value, Path) else str(value)
-    return result
