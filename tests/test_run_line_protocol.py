@@ -157,6 +157,15 @@ def test_a_background_process_holding_the_pipe_does_not_keep_cmf_waiting(project
     assert series(project, "loss") == [(0, 1.0)]
 
 
+def test_a_background_process_that_keeps_writing_does_not_keep_cmf_reading(
+    project: Path,
+) -> None:
+    script = '(while true; do echo \'{"x": 1}\'; done >> "$CMF_METRICS_FILE" 2>/dev/null &)'
+    result = cmf_run(project, "sh", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert recorded(project).execution.status.value == "completed"
+
+
 C_PROGRAM = r"""
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,14 +10,16 @@ the pipe falls quiet, and at least every second under a steady stream.
 A line that cannot be recorded is counted and skipped, never stopping the
 child: at the end the count, the first such line's number and the reason are
 set as the execution's ``metrics_file`` property and given as one warning.
-Once the child has exited, what is still in the pipe is read; a process it left
-running in the background that still holds the pipe is not waited for.
+Once the child has exited, what is still in the pipe is read (for at most two
+seconds); a process it left running in the background that still holds the
+pipe is not waited for, and its later writes fail with a broken pipe.
 """
 
 import contextlib
 import os
 import select
 import threading
+import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -35,6 +37,7 @@ ENV_EXECUTION = "CMF_EXECUTION_ID"
 CHUNK = 1 << 16
 MAX_LINE = 1 << 20  # a longer line is rejected (and skipped up to its newline)
 IDLE_S = 0.2  # a quiet pipe this long: buffered step metrics are written
+DRAIN_S = 2.0  # once the child has exited, what is left is read for at most this long
 PIPE_SIZE = 1 << 20
 F_SETPIPE_SZ = 1031  # Linux; elsewhere the pipe keeps its default size
 
@@ -122,9 +125,14 @@ class LineReader:
         pending = b""
         skipping = False  # inside a line longer than MAX_LINE
         fd = self._read_fd
+        drain_until: float | None = None
         while True:
             stopping = self._stopping.is_set()
+            if stopping and drain_until is None:
+                drain_until = time.monotonic() + DRAIN_S
             ready, _, _ = select.select([fd], [], [], 0 if stopping else IDLE_S)
+            if drain_until is not None and time.monotonic() > drain_until:
+                break  # something the child left running still writes: stop reading it
             if not ready:
                 self._flush()
                 if stopping:
