@@ -119,7 +119,7 @@ def wrk(url: str, token: str, seconds: float, concurrency: int) -> dict[str, Any
             "-c",
             str(concurrency),
             "-d",
-            f"{seconds}s",
+            f"{round(seconds)}s",
             "--latency",
             "-H",
             f"Authorization: Bearer {token}",
@@ -203,11 +203,24 @@ def token_for(url: str) -> str:
         return create_token(store, f"bench-{os.getpid()}-{time.time_ns()}", "read")[1]
 
 
-def serve(url: str, project: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    url: str, project: Path, workers: int, threads: int
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMF_")}
     server = subprocess.Popen(
-        [CMF, "--store", url, "server", "--port", str(port), "--workers", str(workers)],
+        [
+            CMF,
+            "--store",
+            url,
+            "server",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
         cwd=project,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -234,7 +247,7 @@ def measure(
     node = made.deep_artifact
     project = work / "project"
     (project / ".cmf").mkdir(parents=True, exist_ok=True)
-    server, base = serve(url, project, args.workers)
+    server, base = serve(url, project, args.workers, args.threads)
     try:
         lineage_url = f"{base}/api/v1/lineage/{node}?depth=10"
         health = load(f"{base}/healthz", token, args.seconds, args.concurrency)
@@ -245,6 +258,7 @@ def measure(
         server.wait(timeout=30)
     return {
         "workers": args.workers,
+        "threads": args.threads,
         "lineage_10_hops": walked,
         "baseline_healthz": health,
         "baseline_in_process_lineage": in_process_ms(url, node, 50),
@@ -266,6 +280,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--executions", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="cmf server --threads")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--mcp-calls", type=int, default=100)

@@ -30,6 +30,14 @@ from cmf_mcp.cli.support import CmfGroup, settings
     "--allowed-host", multiple=True, metavar="NAME", help="Another Host name clients use (repeat)."
 )
 @click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Requests each worker works on at once; more help only when some are slow "
+    "(use --workers for more cores).",
+)
+@click.option(
     "--federate-every",
     type=click.FloatRange(min=1),
     metavar="SECONDS",
@@ -62,6 +70,7 @@ def server(ctx: click.Context, /, **options: Any) -> None:
         max_body_bytes=options["max_body_mb"] * 1024 * 1024,
         allowed_hosts=options["allowed_host"],
         federate_every=options["federate_every"],
+        threads=options["threads"],
     )
 
 

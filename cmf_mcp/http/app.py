@@ -20,6 +20,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +35,7 @@ from cmf_mcp.http import problems
 from cmf_mcp.http.problems import problem_response
 
 MIB = 1024 * 1024
+DEFAULT_THREADS = 1
 DEFAULT_MAX_BODY_BYTES = 64 * MIB
 # The uvicorn --factory entry reads these (`cmf server` sets them for its workers).
 ENV_STORE_URL = "CMF_STORE_URL"
@@ -43,6 +46,7 @@ ENV_HOST = "CMF_SERVER_HOST"
 ENV_PORT = "CMF_SERVER_PORT"
 ENV_ALLOWED_HOSTS = "CMF_SERVER_ALLOWED_HOSTS"  # comma-separated
 ENV_MCP = "CMF_SERVER_MCP"  # "0" leaves /mcp out
+ENV_THREADS = "CMF_SERVER_THREADS"
 ENV_FEDERATE = "CMF_SERVER_FEDERATE_EVERY"  # seconds; unset or 0: never
 log = logging.getLogger("cmf.server")
 
@@ -59,6 +63,8 @@ def create_app(
     allowed_hosts: Sequence[str] = (),
     stateless_mcp: bool = False,
     federate_every: float | None = None,
+    threads: int = DEFAULT_THREADS,
+    ui: bool = True,
 ) -> FastAPI:
     """The team server on ``store_url`` (default: the project's store around ``project_root``).
 
@@ -67,7 +73,9 @@ def create_app(
     server at ``/mcp`` with Host/Origin checked against ``host:port`` and
     ``allowed_hosts``; ``stateless_mcp`` keeps no MCP session between requests
     (needed with several worker processes); ``federate_every`` pulls from and pushes
-    to the configured federation peers every that many seconds.
+    to the configured federation peers every that many seconds; ``threads`` is how many
+    requests this process works on at once (more wait their turn); ``ui`` serves the
+    web UI at ``/`` (signed in with a token).
     """
     settings = load_settings(project_root)
     url = store_url or settings.store_url
@@ -82,6 +90,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Routes run in worker threads. Threads of one process share its GIL, so more than
+        # one serve fewer requests, not more: the lineage endpoint (2 workers, 100,000
+        # executions) answered 534 requests/s with one thread each, 198 with two.
+        # Processes (--workers) are the way to use more cores.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         store = await run_in_threadpool(Store, url)
         app.state.store = store
         async with AsyncExitStack() as stack:
@@ -103,6 +116,10 @@ def create_app(
     app.state.project_root = root
     problems.install(app)
     _routes(app)
+    if ui:
+        from cmf_mcp.http.ui import install as install_ui
+
+        install_ui(app)
     if mcp_server is not None:
         from cmf_mcp.mcp.server import http_app
 
@@ -159,7 +176,10 @@ async def _federating(store: Store, root: Path, every: float) -> None:
 
     while True:
         try:
-            reports = await run_in_threadpool(federate, store, root)
+            # Its own thread: a long round must not hold the one the requests use.
+            reports = await anyio.to_thread.run_sync(
+                federate, store, root, limiter=anyio.CapacityLimiter(1)
+            )
         except CmfError as exc:
             log.warning("federation round failed: %s", problems.shown(exc))
         else:
@@ -237,6 +257,7 @@ def app_from_env() -> FastAPI:
         allowed_hosts=_list(os.environ.get(ENV_ALLOWED_HOSTS)),
         stateless_mcp=True,
         federate_every=float(os.environ.get(ENV_FEDERATE) or 0) or None,
+        threads=int(os.environ.get(ENV_THREADS) or DEFAULT_THREADS),
     )
 
 
@@ -251,6 +272,7 @@ def serve(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     allowed_hosts: Sequence[str] = (),
     federate_every: float | None = None,
+    threads: int = DEFAULT_THREADS,
 ) -> None:
     """Run the server under uvicorn until interrupted.
 
@@ -269,6 +291,7 @@ def serve(
             ENV_PORT: str(port),
             ENV_ALLOWED_HOSTS: ",".join(allowed_hosts),
             ENV_FEDERATE: str(federate_every or 0),
+            ENV_THREADS: str(threads),
         }
     )
     uvicorn.run(
