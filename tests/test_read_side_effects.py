@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from mcp_support import connect, make_server, text
 
 from cmf_core import Cmf
 from cmf_core.errors import NotFoundError, StoreError
@@ -140,3 +141,15 @@ def test_a_read_only_store_refuses_writes_and_creates_no_missing_file(tmp_path: 
     Store(url).close()
     with Store(url, read_only=True) as store, pytest.raises(StoreError):
         store.ensure_stage("fraud", "train")
+
+
+def test_the_mcp_server_names_the_projects_mlmd_file_when_it_holds_nothing(
+    cmflib_project: Path,
+) -> None:
+    (cmflib_project / ".cmf").mkdir()
+    url = f"sqlite:///{cmflib_project / '.cmf' / 'metadata.db'}"
+    Store(url).close()
+    with connect(make_server(url, read_only=True)) as client:
+        answer = text(client.call("list_pipelines"))
+    assert "this is an HPE CMF file: `cmf import-mlmd mlmd`" in answer
+    assert snapshot(cmflib_project)["mlmd"] == hashlib.md5(FIXTURE_MLMD.read_bytes()).hexdigest()

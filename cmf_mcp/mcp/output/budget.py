@@ -366,8 +366,15 @@ def artifact_text(view: ArtifactView) -> str:
     return "\n".join(lines)
 
 
-def pipelines_text(page: PipelinePage) -> str:
+def pipelines_text(page: PipelinePage, mlmd_file: str | None = None) -> str:
+    """``mlmd_file``: a cmflib ML Metadata file found in the project, named when empty."""
     if not page.items:
+        if mlmd_file:
+            return (
+                f"No pipelines recorded yet, but the project holds {mlmd_file}, earlier runs "
+                f"recorded by cmflib: this is an HPE CMF file: `cmf import-mlmd {mlmd_file}` "
+                "(run by the user) brings them in."
+            )
         return "No pipelines recorded yet; start_execution records the first run."
     lines = [f"{page.total} pipeline(s):"]
     for p in page.items:

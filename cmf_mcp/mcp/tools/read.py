@@ -15,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field, StringConstraints
 
+from cmf_core.cmflib.mlmd import find_mlmd_file
 from cmf_core.search.filters import MAX_FILTER_LENGTH
 from cmf_core.search.help import filter_help, sort_help
 from cmf_mcp.mcp.output import budget as out
@@ -301,7 +302,11 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
                 offset=offset,
                 limit=limit,
             )
-        return out.result(page, out.pipelines_text(page))
+        mlmd = None
+        if not page.items:
+            found = find_mlmd_file(state.project_root)
+            mlmd = found.name if found is not None else None
+        return out.result(page, out.pipelines_text(page, mlmd))
 
     @server.tool(annotations=READ)
     def get_execution(
