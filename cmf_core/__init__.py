@@ -101,6 +101,7 @@ if TYPE_CHECKING:
     from cmf_core.graph.export.mermaid import to_mermaid
     from cmf_core.graph.export.openlineage import to_openlineage
     from cmf_core.graph.export.prov import to_prov
+    from cmf_core.graph.export.runs import pipeline_graph
     from cmf_core.graph.lineage import ArtifactNode, ExecutionNode, LineageGraph, lineage
     from cmf_core.graph.lookup import describe, resolve_reference
     from cmf_core.graph.trace import Impact, Trace, impact, trace

@@ -261,10 +261,12 @@ def register_commands() -> None:
     from cmf_mcp.cli import search as cli_search
     from cmf_mcp.cli import serve as cli_mcp
     from cmf_mcp.cli import server as cli_server
+    from cmf_mcp.cli import ui as cli_ui
 
     modules = (cli_search, cli_lineage, cli_compare, cli_mcp, cli_artifact, cli_mlmd, cli_server)
     for module in (*modules, cli_log):
         module.register(cli)
+    cli_ui.register(cli)
     cli_metadata.register(cli)  # last: it adds subcommands to `server` when that is there
 
 

@@ -1,0 +1,159 @@
+"""The web UI in a real headless Chromium (Debian's, driven by Playwright) over a real port."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from cmf_mcp.http.app import create_app
+from cmf_mcp.http.ui.local import create_ui_app
+from tests.server_support import free_port, make_tokens
+from tests.ui_support import record_pipeline
+
+CHROMIUM = Path("/usr/bin/chromium")
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(2000):
+            if server.started or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        assert server.started, "the server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    project = tmp_path / "project"
+    (project / ".cmf").mkdir(parents=True)
+    monkeypatch.chdir(project)
+    return project
+
+
+def test_clicking_from_the_final_report_through_the_graph_to_the_raw_data(
+    browser: Any, sqlite_url: str, root: Path, tmp_path: Path
+) -> None:
+    ids = record_pipeline(sqlite_url, root)
+    shots = tmp_path / "screenshots"
+    with serving(create_ui_app(sqlite_url, root)) as base:
+        page = browser.new_page(viewport={"width": 1366, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(base + "/")
+        page.screenshot(path=shots / "overview.png")
+        page.get_by_role("link", name="evaluate").first.click()
+        page.locator(f'a[href="/executions/{ids["evaluate"]}"]').click()
+        assert page.get_by_role("heading", level=1).inner_text().startswith("fraud / evaluate")
+        page.get_by_role("link", name="lineage graph").click()
+        page.screenshot(path=shots / "lineage.png")
+        assert page.locator("#graph").get_attribute("class") == "graph zoomable"  # the JS ran
+        page.locator(f'a.node[data-key="{ids["prepare"]}"]').click()
+        assert page.url.endswith(f"/executions/{ids['prepare']}")
+        page.get_by_role("link", name="data/raw.csv").click()
+        assert "/artifacts/md5:" in page.url
+        assert "nothing recorded (raw input)" in page.content()
+        page.screenshot(path=shots / "artifact.png", full_page=True)
+        assert errors == []
+    assert len(list(shots.glob("*.png"))) == 3
+
+
+def test_the_graph_zooms_pans_and_highlights_a_path_picked_by_clicking(
+    browser: Any, sqlite_url: str, root: Path
+) -> None:
+    ids = record_pipeline(sqlite_url, root)
+    with serving(create_ui_app(sqlite_url, root)) as base:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(base + "/lineage?pipeline=fraud")
+        svg = page.locator("#lineage")
+        before = svg.get_attribute("viewBox")
+        svg.hover()
+        page.mouse.wheel(0, -300)
+        zoomed = svg.get_attribute("viewBox")
+        assert zoomed != before
+        box = svg.bounding_box()
+        page.mouse.move(box["x"] + 50, box["y"] + 50)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 150, box["y"] + 120, steps=5)
+        page.mouse.up()
+        assert svg.get_attribute("viewBox") != zoomed
+        page.goto(base + "/lineage?pipeline=fraud")
+        page.locator("#pick-path").check()
+        page.locator(f'a.node[data-key="{ids["prepare"]}"]').click()
+        with page.expect_navigation():
+            page.locator(f'a.node[data-key="{ids["evaluate"]}"]').click()
+        assert "path highlighted" in page.content()
+        assert (
+            page.locator("a.node.on-path").count() >= 5
+        )  # prepare, clean, train2, model2, evaluate
+        assert page.locator(f'a.node.on-path[data-key="{ids["train0"]}"]').count() == 0
+
+
+def test_the_pages_work_without_javascript(browser: Any, sqlite_url: str, root: Path) -> None:
+    ids = record_pipeline(sqlite_url, root)
+    with serving(create_ui_app(sqlite_url, root)) as base:
+        context = browser.new_context(java_script_enabled=False)
+        page = context.new_page()
+        page.goto(base + "/executions?pipeline=fraud&stage=train")
+        page.get_by_label("params", exact=True).fill("lr")
+        page.get_by_role("button", name="Show").click()
+        page.get_by_role("link", name="params.lr").click()
+        rows = page.locator("table.runs tbody tr")
+        assert rows.count() == 3 and ids["train2"][:12] in rows.first.inner_text()
+        page.get_by_label("Search").fill("model1.pkl")
+        page.get_by_label("Search").press("Enter")
+        assert "/artifacts/md5:" in page.url
+        context.close()
+
+
+def test_signing_in_to_the_team_server_with_a_pasted_token(
+    browser: Any, sqlite_url: str, root: Path
+) -> None:
+    record_pipeline(sqlite_url, root)
+    secret = make_tokens(sqlite_url, "reader", scope="read")["reader"]
+    with serving(create_app(sqlite_url, project_root=root, mcp=False)) as base:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(base + "/metrics?pipeline=fraud&stage=train")
+        assert "/signin" in page.url
+        page.get_by_label("Token").fill(secret)
+        page.get_by_role("button", name="Sign in").click()
+        assert page.url.endswith("/metrics?pipeline=fraud&stage=train")
+        assert "★ best" in page.content()
+        cookie = next(c for c in context.cookies() if c["name"] == "cmf_ui_token")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert page.evaluate("document.cookie").find(secret) == -1
+        page.get_by_role("button", name="Sign out").click()
+        assert "/signin" in page.url
+        context.close()
