@@ -157,3 +157,40 @@ def test_signing_in_to_the_team_server_with_a_pasted_token(
         page.get_by_role("button", name="Sign out").click()
         assert "/signin" in page.url
         context.close()
+
+
+def test_every_page_of_the_example_pipeline_and_from_its_model_to_the_raw_data(
+    browser: Any, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "get_started" / "run.py"
+    workdir = tmp_path / "get_started"
+    subprocess.run(
+        [sys.executable, str(example), str(workdir)], check=True, capture_output=True, timeout=300
+    )
+    url = f"sqlite:///{workdir / '.cmf' / 'metadata.db'}"
+    shots = tmp_path / "screenshots"
+    with serving(create_ui_app(url, workdir)) as base:
+        page = browser.new_page(viewport={"width": 1366, "height": 800})
+        for path in (
+            "/",
+            "/executions?pipeline=fraud-detection",
+            "/metrics?pipeline=fraud-detection&stage=train",
+            "/lineage?pipeline=fraud-detection",
+        ):
+            response = page.goto(base + path)
+            assert response.status == 200, path
+        page.goto(base + "/executions?pipeline=fraud-detection&stage=train")
+        page.locator("table.runs tbody a").first.click()
+        assert page.locator("svg polyline").count() >= 1  # the loss curve
+        page.screenshot(path=shots / "train.png", full_page=True)
+        page.get_by_role("link", name="models/model.json").first.click()
+        page.get_by_role("link", name="lineage (upstream)").click()
+        page.screenshot(path=shots / "model-lineage.png")
+        assert page.locator("a.node").count() >= 7
+        page.locator("a.node.artifact", has_text="transactions.csv").click()
+        assert "data/raw/transactions.csv" in page.content()
+        assert "nothing recorded (raw input)" in page.content()
+    assert len(list(shots.glob("*.png"))) == 2

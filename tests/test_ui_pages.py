@@ -172,6 +172,16 @@ def test_the_lineage_page_draws_nodes_that_link_to_their_pages_and_a_path(
     assert ids["prepare"] in marked and ids["train2"] in marked and ids["train0"] not in marked
     whole = local.get("/lineage", params={"pipeline": "fraud"}).text
     assert all(ids[name] in whole for name in ids)
+    boxes = [
+        (float(x), float(y))
+        for x, y in re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="170"', whole)
+    ]
+    assert len(boxes) == 11  # 5 executions; raw, clean, 3 models and the report
+    assert not any(
+        abs(a[0] - b[0]) < NODE_W and abs(a[1] - b[1]) < NODE_H
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+    )
 
 
 def test_the_metrics_dashboard_overlays_step_curves_and_marks_the_best_run(
@@ -374,3 +384,49 @@ def test_the_cmf_ui_command_is_registered() -> None:
 
     result = CliRunner().invoke(cli, ["ui", "--help"])
     assert result.exit_code == 0 and "127.0.0.1" in result.output
+
+
+def test_the_compare_page_shows_runs_side_by_side_with_differences_marked(
+    local: TestClient, ids: dict[str, str]
+) -> None:
+    table = local.get("/executions", params={"pipeline": "fraud", "stage": "train"}).text
+    assert f'name="ids" value="{ids["train0"]}"' in table  # the checkboxes that choose
+    html = local.get("/compare", params={"ids": [ids["train0"], ids["train2"]]}).text
+    assert well_formed(html)
+    assert re.search(r'<tr class="changed"><th scope="row">lr</th><td>0.1</td><td>0.3</td>', html)
+    assert re.search(r'<tr class="same"><th scope="row">epochs</th>', html)
+    assert "(+0.02)" in html  # accuracy's delta from the baseline
+    assert html.count("<polyline") == 2  # both loss curves on one chart
+    one = local.get("/compare", params={"ids": [ids["train0"]]})
+    assert one.status_code == 400 and "2 to" in one.text
+
+
+def test_unforeseen_errors_and_bad_values_are_pages_without_a_traceback(
+    local: TestClient,
+) -> None:
+    bad = local.get("/lineage", params={"node": "report.json", "depth": "deep"})
+    assert (
+        bad.status_code == 422
+        and "depth" in bad.text
+        and "text/html" in bad.headers["content-type"]
+    )
+    neither = local.get("/lineage")
+    assert neither.status_code == 400 and "Name a node" in neither.text
+    assert local.get("/ui/static/nothing.js").status_code == 404
+    assert local.get("/ui/static/ui.js").headers["content-type"].startswith("text/javascript")
+    local.app.state.store.close()  # type: ignore[attr-defined]
+    local.app.state.store = None  # type: ignore[attr-defined]
+    broken = local.get("/")
+    assert broken.status_code == 500 and "has been logged" in broken.text
+    assert "Traceback" not in broken.text and "AttributeError" not in broken.text
+
+
+def test_cmf_ui_bound_beyond_the_loopback_needs_a_token(
+    sqlite_url: str, root: Path, ids: dict[str, str]
+) -> None:
+    from cmf_mcp.http.ui.local import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
+    with TestClient(create_ui_app(sqlite_url, root, host="0.0.0.0")) as client:
+        assert client.get("/", follow_redirects=False).status_code == 303

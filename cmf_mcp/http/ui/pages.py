@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from cmf_core.compare.compare import compare_runs
 from cmf_core.compare.metrics import list_metric_names, metric_across_stage, metric_history
 from cmf_core.errors import CmfError
 from cmf_core.graph.lineage import lineage
@@ -274,6 +275,31 @@ def metrics_page(
         chart=chart,
         across=across,
     )
+
+
+@pages.get("/compare")
+def compare_page(
+    request: Request,
+    store: StoreDep,
+    ids: Annotated[list[Annotated[str, Query(max_length=100)]], Query()] = [],  # noqa: B006
+) -> Response:
+    comparison = compare_runs(store, ids)
+    runs = comparison.executions
+    charts = []
+    for diff in comparison.series[:MAX_CHARTS]:
+        series = (
+            [
+                Series(run.label, s.steps, s.values, href=f"/executions/{run.id}")
+                for run in runs
+                for s in [metric_history(store, run.id, diff.name)]
+                if s.steps
+            ]
+            if any(diff.summaries)
+            else []
+        )
+        if series:
+            charts.append(line_chart(diff.name, series))
+    return page(request, "compare.html", comparison=comparison, runs=runs, charts=charts)
 
 
 @pages.get("/search")
