@@ -430,3 +430,44 @@ def test_cmf_ui_bound_beyond_the_loopback_needs_a_token(
     assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
     with TestClient(create_ui_app(sqlite_url, root, host="0.0.0.0")) as client:
         assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_cmf_ui_serves_the_local_store_on_the_loopback_until_stopped(
+    sqlite_url: str, root: Path, ids: dict[str, str]
+) -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.server_support import free_port
+
+    port = free_port()
+    cmf = Path(sys.executable).parent / "cmf"
+    process = subprocess.Popen(
+        [str(cmf), "--store", sqlite_url, "ui", "--port", str(port)],
+        cwd=root,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        assert f"http://127.0.0.1:{port}/" in banner and "read-only" in banner
+        for _ in range(500):
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except httpx.ConnectError:
+                threading_wait(0.02)
+        assert response.status_code == 200 and "fraud" in response.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stderr.close()  # type: ignore[union-attr]
+
+
+def threading_wait(seconds: float) -> None:
+    import threading
+
+    threading.Event().wait(seconds)

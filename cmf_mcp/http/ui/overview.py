@@ -11,7 +11,7 @@ from cmf_core.search.search import search_executions
 from cmf_core.store import Store
 from cmf_mcp.http.ui.layout import curve, layered_layout
 
-COUNT_UP_TO = 1000
+COUNT_UP_TO = 100  # a stage with more shows "100+": counting 100k runs is no glance
 
 
 @dataclass(frozen=True)

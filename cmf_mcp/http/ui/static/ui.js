@@ -5,9 +5,17 @@ document.documentElement.classList.add("has-js");
 function zoomAndPan(svg) {
   const box = svg.viewBox.baseVal;
   if (!box || !box.width) return;
-  svg.parentElement.classList.add("zoomable");
+  const frame = svg.parentElement;
+  frame.classList.add("zoomable");
   let view = { x: box.x, y: box.y, w: box.width, h: box.height };
   const apply = () => svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
+  // A big graph starts at its left end at full size (readable), not shrunk to fit.
+  const width = frame.clientWidth, height = frame.clientHeight;
+  if (width && height && (box.width > 2 * width || box.height > 2 * height)) {
+    const h = Math.min(box.height, height);
+    view = { x: 0, y: box.y + (box.height - h) / 2, w: width * (h / height), h };
+    apply();
+  }
   svg.addEventListener("wheel", (event) => {
     event.preventDefault();
     const rect = svg.getBoundingClientRect();
