@@ -471,3 +471,33 @@ def threading_wait(seconds: float) -> None:
     import threading
 
     threading.Event().wait(seconds)
+
+
+def test_charts_break_lines_at_nan_and_widen_a_flat_range() -> None:
+    from cmf_mcp.http.ui.charts import Series, line_chart
+
+    nan = float("nan")
+    chart = line_chart("loss", [Series("a", [0, 1, 2, 3], [1.0, nan, 1.0, 1.0])])
+    assert [len(s.split()) for s in chart.lines[0].segments] == [1, 2]  # a gap at the NaN
+    assert chart.y_ticks[0][1] != chart.y_ticks[-1][1]  # a flat series still has a range
+    assert line_chart("none", [Series("a", [0], [nan])]).empty
+    single = line_chart("one", [Series("a", [5], [0.0])])
+    assert not single.empty and single.x_ticks[0][1] == "4"
+
+
+@pytest.mark.postgres
+def test_the_pages_read_a_postgresql_store(postgres_url: str, root: Path) -> None:
+    ids = record_pipeline(postgres_url, root)
+    with TestClient(create_ui_app(postgres_url, root), base_url="http://127.0.0.1") as client:
+        assert "fraud" in client.get("/").text
+        query = {
+            "pipeline": "fraud",
+            "params": "lr",
+            "metrics": "accuracy",
+            "sort": "-metrics.accuracy",
+        }
+        html = client.get("/executions", params=query).text
+        assert html.index(ids["train2"]) < html.index(ids["train0"])
+        dashboard = client.get("/metrics", params={"pipeline": "fraud", "stage": "train"}).text
+        assert "★ best" in dashboard
+        assert ids["prepare"] in client.get("/lineage", params={"node": "report.json"}).text
