@@ -501,3 +501,12 @@ def test_the_pages_read_a_postgresql_store(postgres_url: str, root: Path) -> Non
         dashboard = client.get("/metrics", params={"pipeline": "fraud", "stage": "train"}).text
         assert "★ best" in dashboard
         assert ids["prepare"] in client.get("/lineage", params={"node": "report.json"}).text
+
+
+def test_an_edge_that_spans_layers_runs_through_waypoints_beside_the_nodes() -> None:
+    layout = layered_layout(["a", "b", "c", "d"], [("a", "b"), ("b", "c"), ("c", "d"), ("a", "d")])
+    waypoints = layout.routes[("a", "d")]
+    assert [w.layer for w in waypoints] == [1, 2]
+    cells = {(p.layer, p.row) for p in layout.places.values()}
+    assert not cells & {(w.layer, w.row) for w in waypoints}
+    assert ("a", "b") not in layout.routes

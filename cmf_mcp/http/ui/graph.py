@@ -84,7 +84,8 @@ def draw(graph: LineageGraph, *, source: str | None = None, target: str | None =
         a, b = layout.places.get(s), layout.places.get(t)
         if a is None or b is None:
             continue
-        edges.append(DrawnEdge(curve(a, b), (s, t) in path_edges))
+        via = layout.routes.get((s, t), [])
+        edges.append(DrawnEdge(curve(a, b, via), (s, t) in path_edges))
     return Drawing(nodes, edges, layout.width, layout.height, found)
 
 

@@ -2,13 +2,16 @@
 
 networkx does the graph work (strongly connected components, so a corrupt cycle
 cannot hang it; topological order); layers are longest-path layers of the
-condensation; crossings are reduced by barycenter sweeps (down and up, a few
+condensation; an edge that spans several layers gets a waypoint in each layer
+between (a dummy node with a cell of its own), so it runs around nodes, never
+through one; crossings are reduced by barycenter sweeps (down and up, a few
 rounds); each node gets its own (layer, row) cell, so no two nodes overlap.
 """
 
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import networkx as nx
 
@@ -29,6 +32,7 @@ class Layout:
     places: dict[Hashable, Placed]
     width: float
     height: float
+    routes: dict[tuple[Hashable, Hashable], list[Placed]]  # waypoints of long edges
 
 
 def layered_layout(
@@ -44,9 +48,21 @@ def layered_layout(
     for component in nx.topological_sort(condensed):
         before = [depth[p] + 1 for p in condensed.predecessors(component)]
         depth[component] = max(before, default=0)
+    layer_of = {node: depth[members[node]] for node in nodes}
     layers: dict[int, list[Hashable]] = defaultdict(list)
     for node in nodes:  # the given order is the first order of each layer
-        layers[depth[members[node]]].append(node)
+        layers[layer_of[node]].append(node)
+    chains: dict[tuple[Hashable, Hashable], list[Hashable]] = {}
+    for s, t in list(graph.edges):
+        if layer_of[t] - layer_of[s] > 1:
+            chain: list[Hashable] = [
+                ("waypoint", s, t, i) for i in range(layer_of[s] + 1, layer_of[t])
+            ]
+            for i, waypoint in zip(range(layer_of[s] + 1, layer_of[t]), chain, strict=True):
+                layers[i].append(waypoint)
+            graph.remove_edge(s, t)
+            nx.add_path(graph, [s, *chain, t])
+            chains[(s, t)] = chain
     ordered = [layers[i] for i in range(len(layers))]
     _reduce_crossings(graph, ordered, sweeps)
     tallest = max((len(layer) for layer in ordered), default=0)
@@ -59,16 +75,25 @@ def layered_layout(
             places[node] = Placed(x, y, index, row)
     width = 2 * MARGIN + len(ordered) * (NODE_W + GAP_X) - GAP_X
     height = 2 * MARGIN + tallest * (NODE_H + GAP_Y) - GAP_Y
-    return Layout(places, max(width, 0), max(height, 0))
+    routes = {edge: [places.pop(w) for w in chain] for edge, chain in chains.items()}
+    return Layout(places, max(width, 0), max(height, 0), routes)
 
 
-def curve(a: Placed, b: Placed) -> str:
-    """The SVG path (``d=``) of an edge from ``a``'s right side to ``b``'s left side."""
-    x0, y0, x1, y1 = a.x + NODE_W, a.y + NODE_H / 2, b.x, b.y + NODE_H / 2
-    bend = max(abs(x1 - x0) / 2, 30)
-    return (
-        f"M{x0:.1f},{y0:.1f} C{x0 + bend:.1f},{y0:.1f} {x1 - bend:.1f},{y1:.1f} {x1:.1f},{y1:.1f}"
-    )
+def curve(a: Placed, b: Placed, via: Sequence[Placed] = ()) -> str:
+    """The SVG path (``d=``) of an edge from ``a``'s right side to ``b``'s left side: curves
+    between layers, straight through each waypoint's cell."""
+    points = [(a.x + NODE_W, a.y + NODE_H / 2)]
+    for w in via:
+        points += [(w.x, w.y + NODE_H / 2), (w.x + NODE_W, w.y + NODE_H / 2)]
+    points.append((b.x, b.y + NODE_H / 2))
+    d = [f"M{points[0][0]:.1f},{points[0][1]:.1f}"]
+    for i, ((x0, y0), (x1, y1)) in enumerate(pairwise(points)):
+        if i % 2:  # through a waypoint's cell
+            d.append(f"L{x1:.1f},{y1:.1f}")
+            continue
+        bend = max(abs(x1 - x0) / 2, 30)
+        d.append(f"C{x0 + bend:.1f},{y0:.1f} {x1 - bend:.1f},{y1:.1f} {x1:.1f},{y1:.1f}")
+    return " ".join(d)
 
 
 def _reduce_crossings(graph: "nx.DiGraph", layers: list[list[Hashable]], sweeps: int) -> None:

@@ -64,7 +64,10 @@ def pipelines_overview(store: Store) -> list[PipelineRow]:
             )
             for n in names
         ]
-        arrows = [curve(layout.places[a], layout.places[b]) for a, b in flow]
+        arrows = [
+            curve(layout.places[a], layout.places[b], layout.routes.get((a, b), []))
+            for a, b in flow
+        ]
         newest = max(latest.values(), key=lambda e: e.started_at, default=None)
         rows.append(PipelineRow(pipeline.name, stages, arrows, layout.width, layout.height, newest))
     return rows
