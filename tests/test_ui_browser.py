@@ -194,3 +194,26 @@ def test_every_page_of_the_example_pipeline_and_from_its_model_to_the_raw_data(
         assert "data/raw/transactions.csv" in page.content()
         assert "nothing recorded (raw input)" in page.content()
     assert len(list(shots.glob("*.png"))) == 2
+
+
+def test_the_keyboard_reaches_graph_nodes_and_the_theme_follows_the_system(
+    browser: Any, sqlite_url: str, root: Path
+) -> None:
+    ids = record_pipeline(sqlite_url, root)
+    with serving(create_ui_app(sqlite_url, root)) as base:
+        page = browser.new_page()
+        page.goto(base + f"/lineage?node={ids['evaluate']}&direction=both")
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.classList.contains('node')"):
+                break
+        key = page.evaluate("document.activeElement.dataset.key")
+        assert key in set(ids.values()) or key.startswith("md5:")
+        with page.expect_navigation(timeout=5000):
+            page.keyboard.press("Enter")
+        assert "/executions/" in page.url or "/artifacts/" in page.url
+        background = "getComputedStyle(document.body).backgroundColor"
+        page.emulate_media(color_scheme="light")
+        assert page.evaluate(background) == "rgb(255, 255, 255)"
+        page.emulate_media(color_scheme="dark")
+        assert page.evaluate(background) == "rgb(13, 17, 23)"
