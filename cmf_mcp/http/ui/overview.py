@@ -1,7 +1,8 @@
 """The pipelines overview: each pipeline's stages as a flow, with runs counted and the last run.
 
 The flow joins stage A to stage B when the latest run of B read an artifact the
-latest run of A wrote (the same digest), so it costs one read per stage.
+latest run of A wrote (the same digest): one search per stage and one read of
+the latest runs' events per pipeline.
 """
 
 from dataclasses import dataclass
@@ -43,12 +44,13 @@ def pipelines_overview(store: Store) -> list[PipelineRow]:
             page = search_executions(store, pipeline=pipeline.name, stage=name, limit=COUNT_UP_TO)
             found[name] = page
         latest = {n: p.items[0] for n, p in found.items() if p.items}
+        events = store.events_of_executions([run.id for run in latest.values()])
         wrote = {
-            n: {e.artifact.digest for e in store.get_execution_detail(run.id).outputs}
+            n: {e.artifact.digest for e in events[run.id] if e.direction == "output"}
             for n, run in latest.items()
         }
         read = {
-            n: {e.artifact.digest for e in store.get_execution_detail(run.id).inputs}
+            n: {e.artifact.digest for e in events[run.id] if e.direction == "input"}
             for n, run in latest.items()
         }
         flow = [(a, b) for a in wrote for b in read if a != b and wrote[a] & read[b]]
