@@ -1,8 +1,6 @@
 """A real `cmf server` process: REST and MCP (tools/list over streamable HTTP) with tokens."""
 
-import contextlib
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,33 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp_support import drive, over_http
+from server_support import free_port, wait_ready
 
 from cmf_core.auth import create_token
 from cmf_core.store import Store
 
 CMF = [sys.executable, "-m", "cmf_mcp"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll /healthz until the server answers (or the process exits)."""
-    for _ in range(600):
-        if process.poll() is not None:
-            raise AssertionError(log.read_text())
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=0.05)
-    raise AssertionError("the server never answered /healthz")
 
 
 @pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])

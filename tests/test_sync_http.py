@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_support import free_port, live_server, make_tokens
+from server_support import free_port, live_server, make_tokens, wait_ready
 from sync_support import digest_of, log_run
 
 from cmf_core.errors import AuthError, SyncError
@@ -247,13 +247,8 @@ def test_four_pushers_into_two_server_processes_on_one_database(
         for port in ports
     ]
     try:
-        for port in ports:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).is_success:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+        for port, server in zip(ports, servers, strict=True):
+            wait_ready(f"http://127.0.0.1:{port}", server)
         pushers = [
             subprocess.Popen(
                 [

@@ -1,17 +1,14 @@
 """The web UI in a real headless Chromium (Debian's, driven by Playwright) over a real port."""
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from cmf_mcp.http.app import create_app
 from cmf_mcp.http.ui.local import create_ui_app
-from tests.server_support import free_port, make_tokens
+from tests.server_support import make_tokens, serving
 from tests.ui_support import record_pipeline
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,25 +22,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(2000):
-            if server.started or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert server.started, "the server did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
