@@ -306,6 +306,8 @@ def test_an_older_postgresql_store_waits_for_cmf_db_upgrade(postgres_database: s
 
 
 BYTE_ORDERED = {
+    ("annotations", "target_key"),
+    ("annotations", "uid"),
     ("artifacts", "digest"),
     ("events", "execution_id"),
     ("executions", "id"),

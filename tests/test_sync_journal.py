@@ -163,8 +163,11 @@ def test_an_older_store_journals_what_it_held_when_upgraded(tmp_path: Path) -> N
     with Store(url) as store:
         run = log_run(store, "p", "s", outputs=("m",))
     with sqlite3.connect(path) as conn:
-        for table in ("changes", "sync_cursors", "conflicts", "audit"):
+        for table in ("changes", "sync_cursors", "conflicts", "audit", "annotations"):
             conn.execute(f"DROP TABLE {table}")
+        for column in ("host", "pid", "heartbeat_at"):  # added by 0007
+            conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
+        conn.execute("ALTER TABLE tokens DROP COLUMN expires_at")
         conn.execute("UPDATE alembic_version SET version_num = '0005'")
     with Store(url) as store:  # a SQLite store is upgraded at open
         assert ("execution", run) in {(kind, key) for _, kind, key, _ in journal_rows(store)}

@@ -10,6 +10,7 @@
     sync_cursors (server, direction, scope → seq): how far this store has pulled and pushed
     conflicts (kind, key, both versions, source): what a merge refused to overwrite
     audit (when, who, what): who pushed which record to this store, append-only
+    annotations (record, key, value, note, who, when): labels said after the fact, append-only
 
 Natural keys (DESIGN.md): pipeline name; (pipeline, stage name); execution id
 (UUID v7 text); artifact digest; event (execution, artifact, direction, path);
@@ -47,8 +48,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0006"
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+HEAD_REVISION = "0007"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -129,6 +130,11 @@ executions = Table(
     Column("git_is_dirty", Boolean),
     Column("git_diff_digest", String(80)),
     Column("environment_digest", String(80)),
+    # Where the run's process lives (host name, pid) and when it last said so, for long
+    # runs: a run still `running` whose process is gone is shown as stale (computed).
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("heartbeat_at", UTCDateTime),
     Index("ix_executions_stage_started", "stage_id", "started_at"),
     Index("ix_executions_status", "status"),
     Index("ix_executions_started", "started_at"),
@@ -227,6 +233,7 @@ tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+    Column("expires_at", UTCDateTime),
 )
 
 
@@ -293,6 +300,29 @@ audit = Table(
     Column("batch", String(36), nullable=False),
     Column("detail", JSONDict, nullable=False),
     Index("ix_audit_actor", "actor", "id"),
+    sqlite_autoincrement=True,
+)
+
+
+# Append-only labels and notes on a record, said after the fact: (execution id | artifact
+# digest, key, value, note, who, when). A later annotation with the same key supersedes
+# an earlier one when reading; none is ever edited or deleted. ``uid`` (UUID v7) is the
+# natural key that travels in sync.
+annotations = Table(
+    "annotations",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("uid", byte_ordered(36), nullable=False),
+    Column("target_kind", String(16), nullable=False),
+    Column("target_key", byte_ordered(80), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("value", Text),
+    Column("note", Text),
+    Column("author", String(255), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("uq_annotations_uid", "uid", unique=True),
+    Index("ix_annotations_target", "target_kind", "target_key", "id"),
+    Index("ix_annotations_key_value", "key", "value"),
     sqlite_autoincrement=True,
 )
 
