@@ -133,6 +133,38 @@ def test_the_artifact_page_lists_digest_paths_producers_consumers_and_bytes(
     assert "workspace" in html and "cache" in html
 
 
+def test_the_artifact_page_asks_folder_remotes_and_offers_to_ask_network_ones(
+    sqlite_url: str, local: TestClient, root: Path, tmp_path: Path
+) -> None:
+    from cmf_core.artifacts.cache import Cache
+    from cmf_core.artifacts.push import push_artifacts
+    from cmf_core.artifacts.remote_store import RemoteStore
+    from cmf_core.artifacts.remotes import add_remote
+
+    shelf = add_remote(root, "shelf", str(tmp_path / "shelf"), default=True)
+    add_remote(root, "far", "s3://cmf-bucket/objects")
+    before = local.get("/artifacts/data/clean.csv").text
+    assert re.search(r"remote shelf</th><td>absent", before)
+    assert "Not asked: remote far" in before and 'href="?remotes=all"' in before
+    with Store(sqlite_url) as store:
+        push_artifacts(store, Cache.for_project(root), RemoteStore(shelf))
+    after = local.get("/artifacts/data/clean.csv").text
+    assert re.search(r"remote shelf</th><td>present", after) and well_formed(after)
+
+
+def test_a_browser_asking_for_a_url_without_a_page_gets_a_page_and_an_api_client_a_problem(
+    local: TestClient,
+) -> None:
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    missing = local.get("/no/such/page", headers=browser)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "There is no page here." in missing.text and well_formed(missing.text)
+    api = local.get("/api/v1/no-such-endpoint", headers=browser)
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+    plain = local.get("/no/such/page")
+    assert plain.status_code == 404 and plain.headers["content-type"] == "application/problem+json"
+
+
 def test_an_execution_reference_on_the_artifact_page_redirects_to_it(
     local: TestClient, ids: dict[str, str]
 ) -> None:

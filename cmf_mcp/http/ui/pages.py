@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cmf_core.compare.compare import compare_runs
 from cmf_core.compare.metrics import list_metric_names, metric_across_stage, metric_history
@@ -48,6 +49,23 @@ def install(app: FastAPI, *, is_open: bool = False) -> None:
     app.state.ui = UiState(is_open=is_open)
     app.include_router(pages, include_in_schema=False)
     app.include_router(public, include_in_schema=False)
+    as_problem = app.exception_handlers[StarletteHTTPException]
+
+    async def not_a_page(request: Request, exc: Exception) -> Response:
+        """A browser that asks for a URL no route has gets a page; an API client a problem."""
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404 and _wants_page(request):
+            return error_page(request, 404, "There is no page here.", matches=[], choices=[])
+        return await as_problem(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, not_a_page)
+
+
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/mcp", "/healthz", "/readyz", "/openapi")):
+        return False
+    return request.method in ("GET", "HEAD") and "text/html" in request.headers.get("accept", "")
 
 
 def _root(request: Request) -> Path:
@@ -149,7 +167,12 @@ def execution(request: Request, store: StoreDep, execution_id: str) -> Response:
 
 
 @pages.get("/artifacts/{ref:path}")
-def artifact(request: Request, store: StoreDep, ref: str) -> Response:
+def artifact(
+    request: Request,
+    store: StoreDep,
+    ref: str,
+    remotes: Annotated[Literal["local", "all"], Query()] = "local",
+) -> Response:
     root = _root(request)
     kind, key = resolve_reference(store, ref, project_root=root, cwd=root)
     if kind != "artifact":
@@ -158,7 +181,10 @@ def artifact(request: Request, store: StoreDep, ref: str) -> Response:
     made = [e for e in detail.events if e.direction == "output"]
     read = [e for e in detail.events if e.direction == "input"]
     paths = sorted({e.path for e in detail.events})
-    where = _whereabouts(request, store, key, [e.execution_id for e in detail.events])
+    ids = [e.execution_id for e in detail.events]
+    where, unchecked, trouble = _whereabouts(
+        request, store, key, ids, every_remote=remotes == "all"
+    )
     return page(
         request,
         "artifact.html",
@@ -167,23 +193,53 @@ def artifact(request: Request, store: StoreDep, ref: str) -> Response:
         consumers=read,
         paths=paths,
         where=where,
+        unchecked=unchecked,
+        trouble=trouble,
     )
 
 
-def _whereabouts(request: Request, store: Store, digest: str, ids: list[str]) -> object:
-    """Workspace and cache state of the artifact's bytes (``cmf ui`` only: a team server
-    has no workspace of its users)."""
+def _whereabouts(
+    request: Request, store: Store, digest: str, ids: list[str], *, every_remote: bool
+) -> tuple[object, list[str], str | None]:
+    """Workspace, cache and remote state of the artifact's bytes, the remotes not asked,
+    and why a remote could not be asked (``cmf ui`` only: a team server has no workspace
+    of its users).
+
+    Folder remotes are asked on every view (a ``stat`` per object); a network remote
+    (s3://, ssh://, …) only when the user asks for it, since that is a round trip per
+    page view, and one that fails leaves the rest of the answer standing.
+    """
     if not request.app.state.ui.is_open or not ids:
-        return None
+        return None, [], None
     from cmf_core.artifacts.cache import Cache
+    from cmf_core.artifacts.remote_store import RemoteStore
+    from cmf_core.artifacts.remotes import list_remotes
     from cmf_core.artifacts.status import artifact_status
 
     root = _root(request)
+
+    def status(remotes: list[RemoteStore]) -> object:
+        rows = artifact_status(
+            store,
+            Cache.for_project(root),
+            root,
+            remotes=remotes,
+            executions=ids[:100],
+            stat_cache=store if store.dialect == "sqlite" else None,
+        )
+        return next((row for row in rows if row.digest == digest), None)
+
     try:
-        rows = artifact_status(store, Cache.for_project(root), root, executions=ids[:100])
+        known, _ = list_remotes(root)
+        local = [RemoteStore(r) for r in known if r.is_local]
+        if not every_remote:
+            return status(local), [r.name for r in known if not r.is_local], None
+        try:
+            return status([RemoteStore(r) for r in known]), [], None
+        except CmfError as exc:  # a network remote that cannot be reached
+            return status(local), [r.name for r in known if not r.is_local], str(exc)
     except CmfError:
-        return None
-    return next((row for row in rows if row.digest == digest), None)
+        return None, [], None
 
 
 @pages.get("/lineage")
