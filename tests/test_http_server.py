@@ -80,3 +80,47 @@ def test_the_server_refuses_a_filesystem_root_as_project(store_url: str) -> None
     )
     assert done.returncode != 0
     assert "not a project" in done.stderr
+
+
+def _sign_in_cookie(base: str, secret: str) -> str:
+    """The sign-in cookie a browser behind a TLS-terminating proxy would be given."""
+    https = {"X-Forwarded-Proto": "https"}
+    form = httpx.get(f"{base}/signin", headers=https)
+    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    # The proxy speaks https to the browser, so it sends even a Secure cookie back.
+    cookie = f"cmf_ui_csrf={form.cookies['cmf_ui_csrf']}"
+    response = httpx.post(
+        f"{base}/signin",
+        data={"token": secret, "csrf": csrf},
+        headers={**https, "Cookie": cookie},
+    )
+    assert response.status_code == 303, response.text
+    return next(c for c in response.headers.get_list("set-cookie") if c.startswith("cmf_ui_token="))
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["no-proxy", "trusted-proxy"])
+def test_a_sign_in_cookie_is_secure_behind_a_trusted_tls_proxy_only(
+    trusted: bool, sqlite_url: str, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    (project / ".cmf").mkdir(parents=True)
+    with Store(sqlite_url) as store:
+        secret = create_token(store, "ui", "read")[1]
+    port = free_port()
+    command = [*CMF, "server", "--port", str(port)]
+    if trusted:
+        command += ["--trust-proxy", "127.0.0.1"]
+    env = {**os.environ, "CMF_STORE_URL": sqlite_url}
+    log = tmp_path / "server.log"
+    base = f"http://127.0.0.1:{port}"
+    with (
+        log.open("wb") as sink,
+        subprocess.Popen(command, cwd=project, env=env, stderr=sink) as process,
+    ):
+        try:
+            wait_ready(base, process, log)
+            cookie = _sign_in_cookie(base, secret)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert ("Secure" in cookie) is trusted  # an untrusted X-Forwarded-Proto is ignored

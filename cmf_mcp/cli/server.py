@@ -38,6 +38,13 @@ from cmf_mcp.cli.support import CmfGroup, settings
     "(use --workers for more cores).",
 )
 @click.option(
+    "--trust-proxy",
+    multiple=True,
+    metavar="ADDRESS",
+    help="A TLS-terminating proxy at ADDRESS (IP or CIDR; repeat): its X-Forwarded-Proto "
+    "and X-Forwarded-For are believed, so sign-in cookies are Secure behind it.",
+)
+@click.option(
     "--federate-every",
     type=click.FloatRange(min=1),
     metavar="SECONDS",
@@ -71,6 +78,7 @@ def server(ctx: click.Context, /, **options: Any) -> None:
         allowed_hosts=options["allowed_host"],
         federate_every=options["federate_every"],
         threads=options["threads"],
+        trusted_proxies=options["trust_proxy"],
     )
 
 

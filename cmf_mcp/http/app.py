@@ -273,11 +273,15 @@ def serve(
     allowed_hosts: Sequence[str] = (),
     federate_every: float | None = None,
     threads: int = DEFAULT_THREADS,
+    trusted_proxies: Sequence[str] = (),
 ) -> None:
     """Run the server under uvicorn until interrupted.
 
     The workers (and the single process alike) build the app with
     :func:`app_from_env`, so the configuration travels in the environment.
+    Forwarded headers are believed only from ``trusted_proxies`` (none by default):
+    behind a TLS-terminating proxy that makes the request's scheme ``https``, so the
+    UI's sign-in cookie is ``Secure``.
     """
     import uvicorn
 
@@ -301,7 +305,8 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=False,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=",".join(trusted_proxies) or None,
     )
 
 
