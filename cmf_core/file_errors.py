@@ -31,6 +31,15 @@ def changed_error(path: str) -> ArtifactError:
     )
 
 
+def stopped_error(path: str) -> ArtifactError:
+    return ArtifactError(
+        "Hashing '{path}' was stopped before it finished (cancelled or interrupted); "
+        "nothing was recorded for it.",
+        kind=Kind.PATH,
+        path=path,
+    )
+
+
 def special_error(path: str, mode: int) -> ArtifactError:
     kind = _SPECIAL_KINDS.get(stat.S_IFMT(mode), "special file")
     return ArtifactError(

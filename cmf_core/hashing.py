@@ -27,23 +27,36 @@ it trusts mtime: a rewrite keeping the size and the nanosecond mtime goes unseen
 A file whose inode, size or mtime differ between the stat before reading and
 the one after raises :class:`ArtifactError` and is not cached (files hashed
 cleanly in the same call still are).
+
+**Confinement**: given ``within`` (folders), every file is opened once, and what
+the descriptor names (its real path) must lie inside one of them and outside
+their ``.cmf``/``.git``; its bytes are read from that descriptor only. A link
+swapped between a caller's check and the read therefore cannot make cmf record
+a file from elsewhere (:class:`cmf_core.paths.OpenedFileCheck`).
+
+**Stopping**: ``stop`` (a :class:`threading.Event`) is looked at between blocks
+and between files; once set, hashing raises :class:`ArtifactError` within one
+block and caches nothing more. A ``KeyboardInterrupt`` in the calling thread
+stops the reader threads the same way.
 """
 
 import hashlib
 import io
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _json_string
 from operator import itemgetter
+from pathlib import Path
 from typing import Protocol
 
 from cmf_core.digest import dir_digest, file_digest, is_dir_digest
 from cmf_core.dir_walk import WalkedFile, walk_dir
 from cmf_core.errors import ArtifactError, InvalidInputError, Kind
-from cmf_core.file_errors import changed_error, os_error, special_error
+from cmf_core.file_errors import changed_error, os_error, special_error, stopped_error
 from cmf_core.progress import HashProgress
 
 BLOCK_SIZE = 1 << 20
@@ -65,6 +78,15 @@ _BATCH_FILES = 128  # small files handed to a worker at once
 _BATCH_BYTES = 16 * BLOCK_SIZE  # a batch stops growing past this many bytes
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 _Report = Callable[[int], None]
+_CheckOpened = Callable[[int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    """What every read looks at: the check of an opened descriptor, and the stop flag."""
+
+    check_opened: _CheckOpened | None
+    stop: threading.Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +154,8 @@ def hash_path(
     stat_cache: StatCache | None = None,
     progress: bool | None = None,
     workers: int | None = None,
+    within: Sequence[Path] | None = None,
+    stop: threading.Event | None = None,
 ) -> DigestInfo:
     """Return the DVC 3 digest of the file or directory at ``path``.
 
@@ -141,19 +165,28 @@ def hash_path(
     terminal, ``False`` never, ``True`` on any stderr (see
     :mod:`cmf_core.progress`). ``workers`` is how many threads read a
     directory's files (default :data:`DEFAULT_WORKERS`; 1 reads them in order in
-    the calling thread). Raises :class:`ArtifactError` when the bytes cannot be
-    read or hashed; see the module docstring for what DVC's rules imply.
+    the calling thread). ``within`` confines every read to those folders, checked
+    on the opened descriptor (:class:`~cmf_core.errors.InvalidInputError`
+    otherwise); ``stop`` ends hashing early once set. Raises
+    :class:`ArtifactError` when the bytes cannot be read or hashed; see the module
+    docstring for what DVC's rules imply.
     """
     given = os.fspath(path)
     if workers is not None and workers < 1:
         raise InvalidInputError(f"workers must be 1 or more, not {workers}.")
+    check_opened: _CheckOpened | None = None
+    if within is not None:
+        from cmf_core.paths import OpenedFileCheck
+
+        check_opened = OpenedFileCheck(within)
+    guard = _Guard(check_opened, stop if stop is not None else threading.Event())
     root = os.path.abspath(given)
     try:
         info = os.stat(root)
     except OSError as exc:
         raise os_error(given, exc) from exc
     if stat.S_ISDIR(info.st_mode):
-        return _hash_dir(root, stat_cache, progress, workers or DEFAULT_WORKERS)
+        return _hash_dir(root, stat_cache, progress, workers or DEFAULT_WORKERS, guard)
     if not stat.S_ISREG(info.st_mode):
         raise special_error(given, info.st_mode)
     if given.endswith(os.sep) or (os.altsep is not None and given.endswith(os.altsep)):
@@ -164,16 +197,16 @@ def hash_path(
         )
     file = (root, os.path.basename(root), info.st_ino, info.st_mtime_ns, info.st_size)
     cache = stat_cache if info.st_size >= SMALL_FILE else None
-    (md5,) = _hash_files([file], cache, progress, 1)
+    (md5,) = _hash_files([file], cache, progress, 1, guard)
     return DigestInfo(file_digest(md5), info.st_size, None)
 
 
 def _hash_dir(
-    root: str, stat_cache: StatCache | None, progress: bool | None, workers: int
+    root: str, stat_cache: StatCache | None, progress: bool | None, workers: int, guard: _Guard
 ) -> DigestInfo:
     files = walk_dir(root)
     files.sort(key=itemgetter(1))
-    md5s = _hash_files(files, stat_cache, progress, workers)
+    md5s = _hash_files(files, stat_cache, progress, workers, guard)
     data = manifest_bytes(zip((file[1] for file in files), md5s, strict=True))
     digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
     return DigestInfo(dir_digest(digest), sum(file[4] for file in files), len(files))
@@ -193,7 +226,11 @@ def manifest_bytes(entries: Iterable[tuple[str, str]]) -> bytes:
 
 
 def _hash_files(
-    files: list[WalkedFile], stat_cache: StatCache | None, progress: bool | None, workers: int
+    files: list[WalkedFile],
+    stat_cache: StatCache | None,
+    progress: bool | None,
+    workers: int,
+    guard: _Guard,
 ) -> list[str]:
     """Return the md5 of each file, from the stat cache where it is still valid."""
     md5s: list[str] = [""] * len(files)
@@ -208,13 +245,17 @@ def _hash_files(
                 md5s[index] = entry.md5
             else:
                 todo.append(index)
+        if guard.check_opened is not None:  # a known file is still opened and checked
+            for index, md5 in enumerate(md5s):
+                if md5:
+                    _check_known(files[index], guard)
     if not todo:
         return md5s
     total_bytes = sum(file[4] for file in files)
     todo_bytes = sum(files[index][4] for index in todo)
     with HashProgress(total_files=len(files), total_bytes=total_bytes, show=progress) as bar:
         bar.advance(files=len(files) - len(todo), nbytes=total_bytes - todo_bytes)
-        done, error = _read_files(files, todo, md5s, bar, workers)
+        done, error = _read_files(files, todo, md5s, bar, workers, guard)
     if stat_cache is not None and done:
         stat_cache.put_stat_entries(
             [StatEntry(files[i][0], files[i][2], files[i][3], files[i][4], md5s[i]) for i in done]
@@ -225,7 +266,12 @@ def _hash_files(
 
 
 def _read_files(
-    files: list[WalkedFile], todo: list[int], md5s: list[str], bar: HashProgress, workers: int
+    files: list[WalkedFile],
+    todo: list[int],
+    md5s: list[str],
+    bar: HashProgress,
+    workers: int,
+    guard: _Guard,
 ) -> tuple[list[int], ArtifactError | None]:
     """Hash ``files[i]`` for each i in ``todo`` into ``md5s[i]``.
 
@@ -246,7 +292,7 @@ def _read_files(
     if workers == 1 or len(batches) <= 1:
         for batch in batches:
             try:
-                record(batch, _hash_batch([files[i] for i in batch], report))
+                record(batch, _hash_batch([files[i] for i in batch], report, guard))
             except ArtifactError as exc:
                 return done, exc
         return done, None
@@ -256,7 +302,7 @@ def _read_files(
     pool = ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="hash")
     try:
         for batch in batches:
-            futures[pool.submit(_hash_batch, [files[i] for i in batch], report)] = batch
+            futures[pool.submit(_hash_batch, [files[i] for i in batch], report, guard)] = batch
         for future in as_completed(futures):
             batch = futures.pop(future)
             try:
@@ -264,6 +310,9 @@ def _read_files(
             except ArtifactError as exc:
                 error = exc
                 break
+    except BaseException:  # KeyboardInterrupt, or a refused file: the readers stop too
+        guard.stop.set()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     # After an error, keep the batches that finished meanwhile: their stat
@@ -291,17 +340,36 @@ def _batch(files: list[WalkedFile], todo: list[int]) -> list[list[int]]:
     return batches
 
 
-def _hash_batch(batch: list[WalkedFile], report: _Report | None) -> list[str]:
+def _hash_batch(batch: list[WalkedFile], report: _Report | None, guard: _Guard) -> list[str]:
     buffer = bytearray(min(BLOCK_SIZE, max(4096, max(file[4] for file in batch) + 1)))
     view = memoryview(buffer)
-    return [_md5_file(file, view, report) for file in batch]
+    return [_md5_file(file, view, report, guard) for file in batch]
 
 
-def _md5_file(file: WalkedFile, view: memoryview, report: _Report | None) -> str:
+def _check_known(file: WalkedFile, guard: _Guard) -> None:
+    """Open a file the stat cache knows, to check (as the hasher would) what it opens."""
+    path, _, inode, _, _ = file
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise os_error(path, exc) from exc
+    try:
+        if os.fstat(fd).st_ino != inode:
+            raise changed_error(path)
+        assert guard.check_opened is not None
+        guard.check_opened(fd, path)
+    finally:
+        os.close(fd)
+
+
+def _md5_file(file: WalkedFile, view: memoryview, report: _Report | None, guard: _Guard) -> str:
     """Return the md5 of one regular file, checking that it did not change meanwhile."""
     path, _, inode, mtime_ns, size = file
     hasher = hashlib.md5(usedforsecurity=False)
     nread = 0
+    stop = guard.stop
+    if stop.is_set():
+        raise stopped_error(path)
     try:
         # O_NONBLOCK: should the path have become a FIFO since it was listed,
         # opening it must not hang; the fstat below then refuses it.
@@ -309,7 +377,11 @@ def _md5_file(file: WalkedFile, view: memoryview, report: _Report | None) -> str
             opened = os.fstat(stream.fileno())
             if opened.st_ino != inode or not stat.S_ISREG(opened.st_mode):
                 raise changed_error(path)
+            if guard.check_opened is not None:
+                guard.check_opened(stream.fileno(), path)
             while count := stream.readinto(view):
+                if stop.is_set():
+                    raise stopped_error(path)
                 hasher.update(view[:count])
                 nread += count
                 if report is not None:

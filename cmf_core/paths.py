@@ -21,12 +21,19 @@ A path is accepted when all of these hold:
   and ``config.local.toml``);
 - it exists.
 
+These checks are made on names, so a link swapped after them could still send
+the read elsewhere. The hasher therefore also checks every file *as opened*
+(:class:`OpenedFileCheck`): the real path of the open descriptor must lie inside
+a root and outside ``.cmf``/``.git``, and the bytes are read from that
+descriptor only.
+
 Messages never show where an escaping path or link leads, nor any absolute
 path outside the roots: only the path as the caller wrote it, when it was
 relative.
 """
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -87,6 +94,64 @@ def check_readable(path: str, *, roots: Sequence[Path]) -> Path:
     if real.is_dir():
         _check_links_under(real, real_roots, shown)
     return absolute
+
+
+class OpenedFileCheck:
+    """Called by the hasher with each descriptor it opened: refuses one whose file
+    lies outside ``roots`` (symlinks followed) or inside their ``.cmf``/``.git``.
+
+    The file the descriptor names is found through ``/proc/self/fd`` on Linux and
+    ``F_GETPATH`` on macOS; elsewhere the path is resolved again and must name the
+    same device and inode as the descriptor.
+    """
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        self._roots = [os.path.realpath(root) for root in roots]
+        self._anchor = os.path.abspath(roots[0]) if roots else ""
+
+    def __call__(self, fd: int, path: str) -> None:
+        real = _opened_path(fd, path)
+        if real is not None:
+            for root in self._roots:
+                if real == root:
+                    return
+                if real.startswith(root + os.sep):
+                    if PRIVATE.isdisjoint(real[len(root) + 1 :].split(os.sep)):
+                        return
+                    raise InvalidInputError(_private_message(self._shown(path), None))
+        raise InvalidInputError(
+            f"{self._shown(path)} led outside the project when it was opened (a link "
+            "changed after the path was checked), so nothing was read or recorded. "
+            "Log it again once the link points inside the project."
+        )
+
+    def _shown(self, path: str) -> str:
+        anchor = self._anchor
+        inside = path.startswith(anchor + os.sep)
+        return _shown(os.path.relpath(path, anchor) if inside else path)
+
+
+def _opened_path(fd: int, path: str) -> str | None:
+    """The real path of the file open as ``fd``, or None when it cannot be told."""
+    if sys.platform.startswith("linux"):
+        try:
+            return os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass
+    if sys.platform == "darwin":
+        import fcntl
+
+        try:
+            named = fcntl.fcntl(fd, fcntl.F_GETPATH, bytes(1024))  # type: ignore[attr-defined]
+            return os.fsdecode(named.rstrip(b"\0"))
+        except OSError:
+            pass
+    try:
+        real = os.path.realpath(path)
+        found, opened = os.stat(real), os.fstat(fd)
+    except (OSError, ValueError):
+        return None
+    return real if (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino) else None
 
 
 def _check_links_under(folder: Path, real_roots: list[Path], shown: str) -> None:
@@ -151,4 +216,4 @@ def _reason(exc: BaseException) -> str:
     return "it is not a valid path"
 
 
-__all__ = ["MAX_PATH_CHARS", "check_readable"]
+__all__ = ["MAX_PATH_CHARS", "OpenedFileCheck", "check_readable"]

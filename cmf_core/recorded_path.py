@@ -6,6 +6,10 @@ records it relative to the project root, in posix form, so the same file has
 the same path on every machine that checks the project out. A path outside the
 project root is recorded as given, with a warning. A trailing slash is kept on
 the path to read, so the hasher can refuse a file named as a directory.
+
+Paths are recorded as text, so a path that is not valid UTF-8 (a name written in
+another encoding) is refused, naming its bytes. Files with such names *inside* a
+logged directory are fine: they are hashed as DVC hashes them.
 """
 
 import os
@@ -33,9 +37,22 @@ def resolve_path(path: str | Path, project_root: Path) -> tuple[Path, str]:
             "as given. Keep artifacts inside the project so paths match across machines."
         )
         recorded = str(path)
+    _check_text(recorded)
     if str(path).endswith(("/", "\\")) and not recorded.endswith("/"):
         absolute = Path(str(absolute) + "/")  # keep the trailing slash for the hasher's check
     return absolute, recorded or "."
+
+
+def _check_text(recorded: str) -> None:
+    """Refuse a path that cannot be recorded as UTF-8 text."""
+    try:
+        recorded.encode()
+    except UnicodeEncodeError:
+        raw = os.fsencode(recorded)
+        raise InvalidInputError(
+            f"The path {raw!r} is not valid UTF-8, so it cannot be recorded; rename it "
+            "(e.g. to its UTF-8 spelling), or log the directory that holds it."
+        ) from None
 
 
 def _inside(path: Path, root: Path) -> str | None:

@@ -14,7 +14,7 @@ HEAD at the end — by the :class:`~cmf_core.recorder.Recorder` that made it.
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -99,8 +99,15 @@ class Run:
         type: str | ArtifactType = ArtifactType.OTHER,
         event: str | EventDirection = EventDirection.OUTPUT,
         properties: Mapping[str, Any] | None = None,
+        within: Sequence[Path] | None = None,
+        stop: threading.Event | None = None,
     ) -> Artifact:
-        """Hash the file or directory at ``path`` and record it as this run's input or output."""
+        """Hash the file or directory at ``path`` and record it as this run's input or output.
+
+        ``within`` confines the read to those folders, checked on each opened file
+        (a link swapped after a caller's check cannot leak a file from elsewhere);
+        ``stop``, once set, ends the hashing early and records nothing.
+        """
         from cmf_core.hashing import hash_path
         from cmf_core.store import ArtifactRow
 
@@ -108,7 +115,7 @@ class Run:
         kind = parse_type(type)
         self._check_open()
         absolute, recorded = resolve_path(path, self._project_root)
-        info = hash_path(absolute, stat_cache=self._stat_cache)
+        info = hash_path(absolute, stat_cache=self._stat_cache, within=within, stop=stop)
         if self._keeper is not None:  # the bytes go into the content store before the event
             self._keeper.keep(absolute, info, direction, stat_cache=self._stat_cache)
         row = ArtifactRow(
@@ -261,5 +268,7 @@ class Run:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -10,6 +10,7 @@ records metrics, params and artifacts of its own by writing JSON lines to
 ``CMF_METRICS_FILE`` (:mod:`cmf_core.protocol`), read as they arrive.
 """
 
+import os
 import shlex
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from cmf_core.errors import ArtifactError, InvalidInputError, Kind
+from cmf_core.file_errors import os_error
 from cmf_core.protocol.reader import LineReader
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 from cmf_core.tracking import Cmf
@@ -50,12 +52,7 @@ def run_command(
         raise InvalidInputError("No command to run: put it after `--`, e.g. `-- python train.py`.")
     for path in inputs:
         cmf.resolve_path(path)  # fail on a bad path before anything is recorded
-        if not Path(path).exists():
-            raise ArtifactError(
-                "Input {path} does not exist; create it or fix the path before running.",
-                kind=Kind.PATH,
-                path=str(path),
-            )
+        _check_input(path)
     run = cmf.start_execution(stage, pipeline=pipeline, params=params, command=shlex.join(command))
     with run:
         for path in inputs:
@@ -81,6 +78,22 @@ def run_command(
             )
             return run.id, MISSING_OUTPUT_EXIT
     return run.id, 0
+
+
+def _check_input(path: str | Path) -> None:
+    """Refuse an input that is missing, a dangling link or a link loop, naming it."""
+    try:
+        os.stat(path)
+    except FileNotFoundError as exc:
+        if os.path.islink(path):
+            raise os_error(str(path), exc) from None
+        raise ArtifactError(
+            "Input {path} does not exist; create it or fix the path before running.",
+            kind=Kind.PATH,
+            path=str(path),
+        ) from None
+    except OSError as exc:
+        raise os_error(str(path), exc) from None
 
 
 def _run_forwarding_signals(

@@ -80,7 +80,7 @@ def _path_digests(store: "Store", ref: str, root: Path | None, cwd: Path | None)
         absolute = given if given.is_absolute() else (cwd or Path.cwd()) / given
         try:
             relative = absolute.resolve().relative_to(root.resolve()).as_posix()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
             relative = ref
     digests = store.find_artifacts_by_path(relative)
     return digests or (store.find_artifacts_by_path(ref) if relative != ref else [])

@@ -5,7 +5,9 @@ re-hashing a large unchanged directory reads its entries in one range scan and
 no file. A team's PostgreSQL store keeps no shared stat cache (paths and inodes
 of different machines may coincide); :class:`cmf_core.recorder.Recorder` uses
 one in memory instead. Inodes are unsigned 64-bit numbers kept in a signed
-BIGINT column.
+BIGINT column. A path that is not valid UTF-8 (a file name in another encoding,
+held as a surrogate-escaped ``str``) cannot be stored as text: it is neither
+looked up nor remembered, so such a file is simply read every time.
 """
 
 import os
@@ -30,6 +32,13 @@ class StatCacheRecords(StoreBase):
         wanted = set(paths)
         if not wanted:
             return {}
+        try:
+            return self._get_stat_entries(wanted)
+        except UnicodeEncodeError:  # a name in another encoding: look up the others only
+            storable = {path for path in wanted if _is_storable(path)}
+            return self._get_stat_entries(storable) if storable else {}
+
+    def _get_stat_entries(self, wanted: set[str]) -> dict[str, StatEntry]:
         mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
         select_sql = "SELECT path, inode, mtime_ns, size, md5 FROM stat_cache WHERE "
         if len(wanted) > STAT_CHUNK:
@@ -57,6 +66,12 @@ class StatCacheRecords(StoreBase):
         return found
 
     def put_stat_entries(self, entries: Sequence[StatEntry]) -> None:
+        try:
+            self._put_stat_entries(entries)
+        except UnicodeEncodeError:  # a name in another encoding: remember the others only
+            self._put_stat_entries([entry for entry in entries if _is_storable(entry.path)])
+
+    def _put_stat_entries(self, entries: Sequence[StatEntry]) -> None:
         if not entries:
             return
         values = [
@@ -81,6 +96,15 @@ class StatCacheRecords(StoreBase):
         )
         with self._write() as conn:
             conn.execute(statement, values)
+
+
+def _is_storable(path: str) -> bool:
+    """Whether ``path`` is valid UTF-8 text (no surrogate standing for an undecodable byte)."""
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _inode(stored: int) -> int:

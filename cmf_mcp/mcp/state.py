@@ -149,8 +149,15 @@ def require_write() -> None:
         )
 
 
-async def with_heartbeat(ctx: Context, work: Callable[[], T], message: str) -> T:
-    """Run ``work`` in a thread, sending a progress notification every half second meanwhile."""
+async def with_heartbeat(
+    ctx: Context, work: Callable[[], T], message: str, *, stop: threading.Event | None = None
+) -> T:
+    """Run ``work`` in a thread, sending a progress notification every half second meanwhile.
+
+    Should the request be cancelled (or its client go away) first, ``stop`` is set, so
+    work that looks at it (the hasher does, between blocks) ends early; the cancellation
+    then goes on once the thread has returned.
+    """
     done = anyio.Event()
     outcome: list[T] = []
 
@@ -169,9 +176,17 @@ async def with_heartbeat(ctx: Context, work: Callable[[], T], message: str) -> T
         finally:
             done.set()
 
+    async def watch() -> None:
+        try:
+            await done.wait()
+        finally:
+            if stop is not None and not done.is_set():  # cancelled while the work runs
+                stop.set()
+
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(beat)
+            group.start_soon(watch)
             group.start_soon(run)
     except ExceptionGroup as group_error:  # one task failed: raise its error unwrapped
         raise group_error.exceptions[0] from None

@@ -6,6 +6,7 @@ What the tools share (:class:`~cmf_mcp.mcp.state.ServerState`,
 """
 
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Annotated, Any
@@ -170,6 +171,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
         kind = type or ("dataset" if event == "input" else "other")
         roots = roots or await ask_roots(path, ctx)
         allowed = [state.project_root, *_root_paths(roots)]
+        stop = threading.Event()  # set should the request be cancelled while hashing
 
         def record() -> tuple[str, str, Any]:
             from cmf_core.paths import check_readable
@@ -177,19 +179,32 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             with tool_errors(state):
                 readable = check_readable(path, roots=allowed)
                 run = state.cmf.attach(execution_id)
+                # within: each file is checked again as opened, so a swapped link cannot leak
                 if readable.is_relative_to(state.project_root):
                     logged = run.log_artifact(
-                        readable, type=kind, event=event, properties=properties
+                        readable,
+                        type=kind,
+                        event=event,
+                        properties=properties,
+                        within=allowed,
+                        stop=stop,
                     )
                     return run.id, state.cmf.resolve_path(readable)[1], logged
                 with warnings.catch_warnings():  # recorded as an absolute path, as intended
                     warnings.simplefilter("ignore", CmfWarning)
                     logged = run.log_artifact(
-                        readable, type=kind, event=event, properties=properties
+                        readable,
+                        type=kind,
+                        event=event,
+                        properties=properties,
+                        within=allowed,
+                        stop=stop,
                     )
                 return run.id, "(a path in a client root)", logged
 
-        run_id, recorded, artifact = await with_heartbeat(ctx, record, f"hashing {out.plain(path)}")
+        run_id, recorded, artifact = await with_heartbeat(
+            ctx, record, f"hashing {out.plain(path)}", stop=stop
+        )
         logged = LoggedArtifact(
             execution_id=run_id,
             digest=artifact.digest,
