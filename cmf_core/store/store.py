@@ -32,6 +32,7 @@ from cmf_core.records import (
     Stage,
 )
 from cmf_core.store import reads
+from cmf_core.store.annotations import AnnotationRecords
 from cmf_core.store.artifact_walk import ArtifactWalk
 from cmf_core.store.changes import SyncRecords
 from cmf_core.store.graph import GraphReads
@@ -53,6 +54,7 @@ class Store(
     MetricReads,
     ArtifactWalk,
     TokenRecords,
+    AnnotationRecords,
     SyncRecords,
 ):
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).

@@ -1,0 +1,93 @@
+"""Store reads and writes for annotations: append-only labels and notes said after the fact.
+
+Nothing here edits or deletes a row. Reading the labels of a record takes, for each key,
+the newest annotation (highest ``id``); the history of a key is every row, oldest first.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from cmf_core.errors import InvalidInputError
+from cmf_core.ids import Uuid7Generator
+from cmf_core.records import Record
+from cmf_core.store.base import StoreBase
+from cmf_core.store.schema import annotations, utcnow
+
+TargetKind = Literal["execution", "artifact"]
+MAX_KEY = 255
+
+_ids = Uuid7Generator()
+
+
+class Annotation(Record):
+    """One label (``key = value``) or note on an execution or an artifact, with who and when."""
+
+    uid: str
+    target_kind: str
+    target_key: str
+    key: str
+    value: str | None
+    note: str | None
+    author: str
+    recorded_at: datetime
+
+
+def _annotation(row: Any) -> Annotation:
+    return Annotation(
+        uid=row.uid,
+        target_kind=row.target_kind,
+        target_key=row.target_key,
+        key=row.key,
+        value=row.value,
+        note=row.note,
+        author=row.author,
+        recorded_at=row.recorded_at,
+    )
+
+
+class AnnotationRecords(StoreBase):
+    """Mixed into :class:`cmf_core.store.Store`."""
+
+    def insert_annotation(
+        self,
+        *,
+        target_kind: TargetKind,
+        target_key: str,
+        key: str,
+        value: str | None,
+        note: str | None,
+        author: str,
+    ) -> Annotation:
+        if not key or len(key) > MAX_KEY:
+            raise InvalidInputError(f"An annotation key needs 1 to {MAX_KEY} characters.")
+        values = {
+            "uid": _ids.new(),
+            "target_kind": target_kind,
+            "target_key": target_key,
+            "key": key,
+            "value": value,
+            "note": note,
+            "author": author,
+            "recorded_at": utcnow(),
+        }
+        with self._write() as conn:
+            conn.execute(annotations.insert().values(values))
+            row = conn.execute(select(annotations).where(annotations.c.uid == values["uid"]))
+            return _annotation(row.one())
+
+    def annotation_history(
+        self, target_kind: TargetKind, target_key: str, *, key: str | None = None
+    ) -> list[Annotation]:
+        query = select(annotations).where(
+            annotations.c.target_kind == target_kind, annotations.c.target_key == target_key
+        )
+        if key is not None:
+            query = query.where(annotations.c.key == key)
+        with self._read() as conn:
+            return [_annotation(r) for r in conn.execute(query.order_by(annotations.c.id))]
+
+    def current_labels(self, target_kind: TargetKind, target_key: str) -> dict[str, Annotation]:
+        """Each key's newest annotation: a later one supersedes an earlier one."""
+        return {a.key: a for a in self.annotation_history(target_kind, target_key)}
