@@ -5,6 +5,7 @@
 · ``/signin`` and ``/signout`` (team server only) · ``/ui/static/{name}``.
 """
 
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
@@ -56,7 +57,8 @@ def install(app: FastAPI, *, is_open: bool = False) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404 and _wants_page(request):
             return error_page(request, 404, "There is no page here.", matches=[], choices=[])
-        return await as_problem(request, exc)
+        answer = as_problem(request, exc)
+        return await answer if isinstance(answer, Awaitable) else answer
 
     app.add_exception_handler(StarletteHTTPException, not_a_page)
 
