@@ -67,7 +67,7 @@ class HistoryReads(StoreBase):
     ) -> list[StagedExecution]:
         """Executions (oldest first) with their stage and pipeline ids, filtered as given."""
         query = reads.executions_query().add_columns(
-            stages.c.id.label("sid"), pipelines.c.id.label("pid")
+            stages.c.id.label("sid"), pipelines.c.id.label("pipeline_row_id")
         )
         if pipeline is not None:
             query = query.where(pipelines.c.name == pipeline)
@@ -81,7 +81,7 @@ class HistoryReads(StoreBase):
         )
         with self._read() as conn:
             found = [
-                StagedExecution(reads.execution_record(r), r.sid, r.pid)
+                StagedExecution(reads.execution_record(r), r.sid, r.pipeline_row_id)
                 for chunked in queries
                 for r in conn.execute(chunked)
             ]
