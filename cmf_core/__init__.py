@@ -17,6 +17,7 @@ FastAPI or click, and nothing above ``store/`` imports SQLAlchemy)::
 
     tracking · runner · provenance   Cmf and Run: pipelines, stages, executions, log_* calls
     recorder · run · validation · recorded_path   what Cmf and Run are made of
+    annotate    labels and notes said about an execution or artifact after the fact
     cmflib/     what exists only for cmflib scripts (method names, CmfQuery)
     search/     the filter language, searches, the one cursor codec
     graph/      lineage walks, trace and impact, reference lookup, exports
@@ -39,6 +40,14 @@ read from it, so a name is added in one place.
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cmf_core.annotate import (
+        LABELS_SHOWN,
+        annotate,
+        annotation_history,
+        check_annotation,
+        default_author,
+        labels_of,
+    )
     from cmf_core.artifacts.cache import Cache
     from cmf_core.artifacts.dvc_ingest import IngestReport, ingest_dvc
     from cmf_core.artifacts.gc import GcReport, collect_garbage
@@ -137,6 +146,7 @@ if TYPE_CHECKING:
     from cmf_core.steps.decorator import step
     from cmf_core.steps.paths import ArtifactPath, Dataset, Metrics, Model, Output
     from cmf_core.store import Store
+    from cmf_core.store.annotations import Annotation
     from cmf_core.store.batch import Conflict, KindCounts, MergeSummary
     from cmf_core.store.engine import safe_url
     from cmf_core.store.migrate import upgrade_store

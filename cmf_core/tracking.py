@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the store (and SQLAlchemy) is imported on first use
     from collections.abc import Mapping
 
     from cmf_core.store import Store
+    from cmf_core.store.annotations import Annotation
 
 
 class Cmf(CmflibMethods):
@@ -99,6 +100,28 @@ class Cmf(CmflibMethods):
             capture_environment=capture_environment,
             git_refresh_s=git_refresh_s,
             track_with_dvc=track_with_dvc,
+        )
+
+    def annotate(
+        self,
+        ref: str,
+        key: str,
+        value: str | None = None,
+        *,
+        note: str | None = None,
+        author: str | None = None,
+    ) -> "Annotation":
+        """Label (``key = value``) or note an execution or artifact after the fact.
+
+        ``ref`` is an execution id, a digest (or unique prefix of either) or a recorded
+        path. Append-only: a later annotation of the same key supersedes this one when
+        reading, and both stay in the history; no value clears the label. ``author``
+        defaults to Git's ``user.name``, else the OS user. See :mod:`cmf_core.annotate`.
+        """
+        from cmf_core.annotate import annotate
+
+        return annotate(
+            self.store, ref, key, value, note=note, author=author, project_root=self.project_root
         )
 
 

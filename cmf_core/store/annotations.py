@@ -4,6 +4,7 @@ Nothing here edits or deletes a row. Reading the labels of a record takes, for e
 the newest annotation (highest ``id``); the history of a key is every row, oldest first.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from cmf_core.errors import InvalidInputError
 from cmf_core.ids import Uuid7Generator
 from cmf_core.records import Record
 from cmf_core.store.base import StoreBase
+from cmf_core.store.chunks import chunks
 from cmf_core.store.schema import annotations, utcnow
 
 TargetKind = Literal["execution", "artifact"]
@@ -91,3 +93,31 @@ class AnnotationRecords(StoreBase):
     def current_labels(self, target_kind: TargetKind, target_key: str) -> dict[str, Annotation]:
         """Each key's newest annotation: a later one supersedes an earlier one."""
         return {a.key: a for a in self.annotation_history(target_kind, target_key)}
+
+    def labels_for(
+        self, target_kind: TargetKind, target_keys: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        """Each record's current labels (key → value), for many records in a few queries.
+
+        A key whose newest annotation has no value (a note, or a cleared label) is left out.
+        Records without labels are absent from the answer.
+        """
+        newest: dict[str, dict[str, str | None]] = {}
+        wanted = sorted(set(target_keys))
+        with self._read() as conn:
+            for batch in chunks(wanted):
+                query = (
+                    select(annotations.c.target_key, annotations.c.key, annotations.c.value)
+                    .where(
+                        annotations.c.target_kind == target_kind,
+                        annotations.c.target_key.in_(batch),
+                    )
+                    .order_by(annotations.c.id)
+                )
+                for target, key, value in conn.execute(query):
+                    newest.setdefault(target, {})[key] = value
+        labels = {
+            target: {k: v for k, v in keys.items() if v is not None}
+            for target, keys in newest.items()
+        }
+        return {target: found for target, found in labels.items() if found}
