@@ -253,6 +253,7 @@ def show_warning(
 def register_commands() -> None:
     """Add the query commands, each family kept in its own module."""
     from cmf_mcp.cli import artifact as cli_artifact
+    from cmf_mcp.cli import card as cli_card
     from cmf_mcp.cli import compare as cli_compare
     from cmf_mcp.cli import lineage as cli_lineage
     from cmf_mcp.cli import log as cli_log
@@ -264,7 +265,7 @@ def register_commands() -> None:
     from cmf_mcp.cli import ui as cli_ui
 
     modules = (cli_search, cli_lineage, cli_compare, cli_mcp, cli_artifact, cli_mlmd, cli_server)
-    for module in (*modules, cli_log):
+    for module in (*modules, cli_log, cli_card):
         module.register(cli)
     cli_ui.register(cli)
     cli_metadata.register(cli)  # last: it adds subcommands to `server` when that is there
