@@ -182,7 +182,7 @@ def test_an_unknown_field_lists_every_valid_field_of_the_target() -> None:
         parse_filter("colour = 'red'", "artifacts")
     assert caught.value.reason == (
         "unknown field 'colour'; artifacts have digest, type, path, size, nfiles, stage, "
-        "pipeline, created_at, properties.<name>."
+        "pipeline, created_at, properties.<name>, labels.<name>."
     )
     with pytest.raises(FilterSyntaxError, match="did you mean metrics"):
         parse_filter("metric.accuracy > 1", "executions")

@@ -35,6 +35,9 @@ Example: ``metrics.accuracy >= 0.9 and (params.lr < 0.01 or stage = "train")``.
   type: numbers with JSON numbers, strings with JSON strings, true/false with
   booleans. A param recorded as the string "0.01" is text: ``params.lr = "0.01"``.
 - ``metrics.<name>`` is the execution-level value (not a step series).
+- ``labels.<key>`` is a record's current label (the newest annotation of that
+  key, :mod:`cmf_core.annotate`), text: ``labels.quality = "bad"``;
+  ``labels.stage is null`` holds where there is none (or it was cleared).
 - For artifacts, ``path`` is any path the artifact was logged under, and
   ``stage`` / ``pipeline`` those of any execution that produced it.
 

@@ -250,7 +250,7 @@ class _Parser:
             pattern = self.value()
             if not isinstance(pattern, str):
                 raise self.error("expected a quoted pattern", pattern_token)
-            if kind not in (Kind.TEXT, Kind.PREFIX, Kind.JSON):
+            if kind not in (Kind.TEXT, Kind.PREFIX, Kind.JSON, Kind.LABEL):
                 raise FilterSyntaxError(
                     f"{field} is a {kind.value}; like and glob match text.", self.text, token.at
                 )
@@ -345,6 +345,8 @@ class _Parser:
         def fail(reason: str) -> FilterSyntaxError:
             return FilterSyntaxError(reason, self.text, token.at)
 
+        if kind is Kind.LABEL and not isinstance(value, str):
+            raise fail(f'a label is text; quote the value: {field} = "{token.text}".')
         if isinstance(value, bool) and kind is not Kind.JSON:
             raise fail(f"{field} is not true or false; compare it with a {kind.value}.")
         if kind is Kind.JSON:

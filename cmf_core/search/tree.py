@@ -40,6 +40,7 @@ class Kind(StrEnum):
     TIME = "time"
     JSON = "json"  # params.<name>, properties.<name>
     METRIC = "metric"  # metrics.<name>
+    LABEL = "label"  # labels.<key>: the current value of an annotation (text)
 
 
 FIELDS: dict[Target, dict[str, Kind]] = {
@@ -68,8 +69,13 @@ FIELDS: dict[Target, dict[str, Kind]] = {
     },
 }
 GROUPS: dict[Target, dict[str, Kind]] = {
-    "executions": {"params": Kind.JSON, "properties": Kind.JSON, "metrics": Kind.METRIC},
-    "artifacts": {"properties": Kind.JSON},
+    "executions": {
+        "params": Kind.JSON,
+        "properties": Kind.JSON,
+        "metrics": Kind.METRIC,
+        "labels": Kind.LABEL,
+    },
+    "artifacts": {"properties": Kind.JSON, "labels": Kind.LABEL},
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "status": tuple(s.value for s in ExecutionStatus),

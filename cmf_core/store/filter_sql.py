@@ -7,7 +7,8 @@ backends. A JSON key (``params.lr``) is compared by the literal's type —
 ``json_type`` + ``json_extract`` on SQLite, one ``jsonb_path_exists`` filter
 with the value in its ``vars`` on PostgreSQL — so no cast can fail on a value
 of another type. A metric condition is an ``EXISTS`` on the execution-level
-row, found through the unique (execution, name) index.
+row, found through the unique (execution, name) index. A label condition is an
+``EXISTS`` on the record's newest annotation of that key (none later with the same key).
 
 :class:`FilterCompiler` also says how to order by a sort field (an
 :class:`Order`), which :mod:`cmf_core.store.search` pages through.
@@ -50,7 +51,15 @@ from cmf_core.search.filters import (
     Or,
     Value,
 )
-from cmf_core.store.schema import artifacts, events, executions, metrics, pipelines, stages
+from cmf_core.store.schema import (
+    annotations,
+    artifacts,
+    events,
+    executions,
+    metrics,
+    pipelines,
+    stages,
+)
 
 Predicate = ColumnElement[bool]
 Build = Callable[[ColumnElement[Any]], Predicate]
@@ -171,6 +180,8 @@ class FilterCompiler:
                 m.c.value.is_not(None),
             ]
             return exists().where(*conditions, *([build(m.c.value)] if build else []))
+        if name == "labels":
+            return self.label(str(field.key), build)
         if name == "path":
             e = events.alias()
             return exists().where(
@@ -190,6 +201,25 @@ class FilterCompiler:
             .where(*conditions, *([build(column)] if build else []))
         )
         return exists(inner)
+
+    def label(self, key: str, build: Build | None) -> Predicate:
+        """The record's newest annotation of ``key`` has a value (that ``build`` accepts)."""
+        a, later = annotations.alias(), annotations.alias()
+        is_execution = self.owner is executions
+        newest = ~exists().where(
+            later.c.target_kind == a.c.target_kind,
+            later.c.target_key == a.c.target_key,
+            later.c.key == a.c.key,
+            later.c.id > a.c.id,
+        )
+        return exists().where(
+            a.c.target_kind == ("execution" if is_execution else "artifact"),
+            a.c.target_key == (executions.c.id if is_execution else artifacts.c.digest),
+            a.c.key == key,
+            a.c.value.is_not(None),
+            newest,
+            *([build(a.c.value)] if build else []),
+        )
 
     def order(self, field: Field) -> Order:
         """The sort key of ``field`` (started_at, a metric, a param, size, …)."""
