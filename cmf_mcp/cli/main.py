@@ -207,15 +207,18 @@ def _refuse_options_that_do_not_apply(ctx: click.Context, kind: str) -> None:
 def show(ctx: click.Context, reference: str, as_json: bool) -> None:
     """Show one execution (id or prefix) or artifact (digest, prefix, or recorded path)."""
     from cmf_core.graph.lookup import describe
+    from cmf_mcp.cli import annotate as cli_annotate
     from cmf_mcp.cli import render
 
     found = settings(ctx)
     with open_store(ctx) as store:
         detail = describe(store, reference, project_root=found.project_root)
+        notes = cli_annotate.annotations_of(store, detail)
     if as_json:
-        print_json(detail)
+        print_json({**detail.model_dump(mode="json"), **notes} if notes else detail)
     else:
         render.detail(detail)
+        cli_annotate.print_annotations(notes)
 
 
 @cli.group()
@@ -252,6 +255,7 @@ def show_warning(
 
 def register_commands() -> None:
     """Add the query commands, each family kept in its own module."""
+    from cmf_mcp.cli import annotate as cli_annotate
     from cmf_mcp.cli import artifact as cli_artifact
     from cmf_mcp.cli import card as cli_card
     from cmf_mcp.cli import compare as cli_compare
@@ -265,7 +269,7 @@ def register_commands() -> None:
     from cmf_mcp.cli import ui as cli_ui
 
     modules = (cli_search, cli_lineage, cli_compare, cli_mcp, cli_artifact, cli_mlmd, cli_server)
-    for module in (*modules, cli_log, cli_card):
+    for module in (*modules, cli_log, cli_card, cli_annotate):
         module.register(cli)
     cli_ui.register(cli)
     cli_metadata.register(cli)  # last: it adds subcommands to `server` when that is there
