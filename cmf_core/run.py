@@ -3,9 +3,12 @@
 A ``Run`` writes every call through at once (one short transaction), so a
 process killed mid-run leaves a consistent store with the execution visible as
 ``running``. Step metrics are the exception: they are buffered and written every
-10,000 values, once the oldest is a second old, and at the end, so a killed
-process loses at most about a second of a series. Leaving a ``with run:`` block
-ends the execution: ``completed``, or ``failed`` with the error text.
+10,000 values, once the oldest is a second old (by the process's one flush
+thread, :mod:`cmf_core.run_guard`, even if no further call comes), at exit and
+on SIGTERM/SIGINT, so a killed process loses at most about a second of a series.
+Leaving a ``with run:`` block ends the execution: ``completed``, or ``failed``
+with the error text; a run still open when the process exits or gets SIGTERM
+ends ``failed`` with what it had.
 
 A run is given what it writes with — the store, the project root paths are
 recorded against, the stat cache the hasher reuses, the provenance that reads
@@ -23,6 +26,7 @@ from cmf_core.errors import ConflictError, InvalidInputError
 from cmf_core.provenance import Provenance
 from cmf_core.recorded_path import resolve_path
 from cmf_core.records import Artifact, ArtifactType, EventDirection, Execution, ExecutionStatus
+from cmf_core.run_guard import GUARD
 from cmf_core.validation import (
     json_mapping,
     metric_name,
@@ -60,11 +64,13 @@ class Run:
         self._project_root = project_root
         self._stat_cache = stat_cache
         self._provenance = provenance
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a signal handler may flush inside log_metric
         self._buffer: list[tuple[str, int | None, float, float]] = []
         self._buffered_since = 0.0
+        self._flushed = 0  # rows written and dropped from the front of the buffer, ever
         self._next_step: dict[str, int] = {}
         self._ended = False
+        GUARD.watch(self)
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r})"
@@ -209,6 +215,15 @@ class Run:
         if due:
             self.flush()
 
+    def flush_if_due(self) -> None:
+        """Write the buffer if its oldest value is a second old (called by the flush thread)."""
+        with self._lock:
+            due = bool(self._buffer) and (
+                time.monotonic() - self._buffered_since >= METRIC_MAX_AGE_S
+            )
+        if due:
+            self.flush()
+
     def flush(self) -> None:
         """Write buffered step metrics now (see :meth:`log_metric` for when it happens anyway).
 
@@ -216,18 +231,28 @@ class Run:
         raise ConflictError; every other value of the batch is still written. If
         the store cannot be reached, the values stay buffered for the next flush.
         """
+        # Rows leave the buffer only once written, so a flush interrupted by a signal
+        # (whose handler flushes too) or racing the flush thread loses nothing; rewriting
+        # a value already recorded is a no-op. ``_flushed`` counts rows ever dropped, so
+        # two flushes of the same rows drop them once.
         with self._lock:
-            rows, self._buffer = self._buffer, []
+            start, rows = self._flushed, list(self._buffer)
         if not rows:
             return
         try:
             self._store.add_metrics(self.id, rows)
         except ConflictError:
+            self._drop_written(start + len(rows))
             raise
-        except Exception:
-            with self._lock:
-                self._buffer[:0] = rows
-            raise
+        self._drop_written(start + len(rows))
+
+    def _drop_written(self, upto: int) -> None:
+        with self._lock:
+            written = upto - self._flushed
+            if written > 0:
+                del self._buffer[:written]
+                self._flushed = upto
+                self._buffered_since = time.monotonic()
 
     # -- end ---------------------------------------------------------------------------------
 
@@ -250,6 +275,11 @@ class Run:
             raise
         self._finish(final, error)
 
+    def end_unfinished(self, reason: str) -> None:
+        """End the run ``failed`` with ``reason`` if it is still open (exit, SIGTERM)."""
+        if not self._ended:
+            self.end(ExecutionStatus.FAILED, error=reason)
+
     def _finish(self, status: ExecutionStatus, error: str | None) -> None:
         self._store.end_execution(
             self.id,
@@ -258,6 +288,7 @@ class Run:
             git_commit_end=self._provenance.head_commit(),
         )
         self._ended = True
+        GUARD.forget(self)
 
     def _check_open(self) -> None:
         if self._ended:

@@ -6,7 +6,8 @@
 of them reach the database only through :meth:`_read` and :meth:`_write`.
 """
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
@@ -19,6 +20,21 @@ from cmf_core.errors import ConflictError, InvalidInputError, Kind, StoreError
 from cmf_core.store.engine import build_engine, first_line, safe_url
 from cmf_core.store.migrate import check_schema, prepare_schema
 
+_calls = threading.local()  # per thread: how deep in store calls, and what waits for their end
+
+
+def after_store_calls(callback: Callable[[], None]) -> None:
+    """Call ``callback`` now, or, if this thread is inside a store call, once that call ends.
+
+    A signal handler runs on the main thread between two bytecodes, possibly in the
+    middle of a transaction that holds SQLite's write lock; writing from the handler
+    then would wait on its own thread's lock. Deferring to the end of the call avoids that.
+    """
+    if getattr(_calls, "depth", 0):
+        _calls.deferred = [*getattr(_calls, "deferred", []), callback]
+    else:
+        callback()
+
 
 class StoreBase:
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
@@ -26,7 +42,14 @@ class StoreBase:
     Opening a store creates it at the newest schema if it is empty and checks
     its schema revision otherwise (see :mod:`cmf_core.store.migrate`). With
     ``read_only`` nothing is created, upgraded or changed: the store must exist.
+
+    A closed store refuses every further read and write (a run left open on it,
+    flushed later by the process's flush thread, gets a StoreError rather than
+    opening a new connection that nothing would close); closing waits briefly
+    for the calls in flight.
     """
+
+    CLOSE_WAIT_S = 5.0  # how long close() waits for calls in flight before disposing anyway
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
@@ -40,6 +63,9 @@ class StoreBase:
         self._insert = (
             postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
         )
+        self._in_use = 0
+        self._closed = False
+        self._use_state = threading.Condition()
 
     @property
     def display_url(self) -> str:
@@ -49,8 +75,38 @@ class StoreBase:
     def dialect(self) -> str:
         return self._engine.dialect.name
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        with self._use_state:
+            self._closed = True
+            self._use_state.wait_for(lambda: not self._in_use, timeout=self.CLOSE_WAIT_S)
         self._engine.dispose()
+
+    @contextmanager
+    def _in_flight(self) -> Iterator[None]:
+        with self._use_state:
+            if self._closed:
+                raise StoreError(
+                    "The store {store} was closed; open it again to read or write.",
+                    kind=Kind.STORE,
+                    store=self.display_url,
+                )
+            self._in_use += 1
+        _calls.depth = getattr(_calls, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            with self._use_state:
+                self._in_use -= 1
+                self._use_state.notify_all()
+            _calls.depth -= 1
+            if not _calls.depth:
+                deferred, _calls.deferred = getattr(_calls, "deferred", []), []
+                for callback in deferred:
+                    callback()
 
     def __enter__(self) -> Self:
         return self
@@ -68,7 +124,7 @@ class StoreBase:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as conn:
+            with self._in_flight(), self._engine.connect() as conn:
                 conn.execution_options(cmf_write=True)
                 with conn.begin():
                     yield conn
@@ -102,7 +158,7 @@ class StoreBase:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as conn:
+            with self._in_flight(), self._engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(

@@ -16,7 +16,7 @@ from cmf_core.records import (
     Stage,
 )
 
-STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red", "stale": "magenta"}
+STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red"}
 
 
 def console() -> Console:
@@ -51,8 +51,7 @@ def status(value: str) -> Text:
     return Text(value, style=STATUS_STYLE.get(value, ""))
 
 
-def table(kind: str, rows: list[Any], *, stale: set[str] | frozenset[str] = frozenset()) -> None:
-    """Rows of one kind; executions in ``stale`` (running, process gone) show as stale."""
+def table(kind: str, rows: list[Any]) -> None:
     out = console()
     if not rows:
         out.print(f"No {kind} recorded.")
@@ -81,7 +80,7 @@ def table(kind: str, rows: list[Any], *, stale: set[str] | frozenset[str] = froz
                 e.id,
                 e.pipeline,
                 e.stage,
-                status("stale" if e.id in stale else e.status.value),
+                status(e.status.value),
                 when(e.started_at),
                 duration(e),
                 (e.git_commit_start or "")[:10] + ("*" if e.git_is_dirty else ""),
@@ -102,10 +101,9 @@ def table(kind: str, rows: list[Any], *, stale: set[str] | frozenset[str] = froz
     out.print(grid)
 
 
-def detail(value: ExecutionDetail | ArtifactDetail, *, stale: str | None = None) -> None:
-    """One execution or artifact; ``stale`` says why a running execution is stale."""
+def detail(value: ExecutionDetail | ArtifactDetail) -> None:
     if isinstance(value, ExecutionDetail):
-        execution_detail(value, stale=stale)
+        execution_detail(value)
     else:
         artifact_detail(value)
 
@@ -120,7 +118,7 @@ def _pairs(out: Console, pairs: list[tuple[str, Any]]) -> None:
     out.print(grid)
 
 
-def execution_detail(d: ExecutionDetail, *, stale: str | None = None) -> None:
+def execution_detail(d: ExecutionDetail) -> None:
     out = console()
     e = d.execution
     out.print(Text(f"execution {e.id}", style="bold"))
@@ -134,8 +132,7 @@ def execution_detail(d: ExecutionDetail, *, stale: str | None = None) -> None:
         [
             ("pipeline", e.pipeline),
             ("stage", e.stage),
-            ("status", status(e.status.value) + (Text(" (stale)", "magenta") if stale else "")),
-            ("stale", stale and f"{stale}; `cmf runs close-stale` ends it failed"),
+            ("status", status(e.status.value)),
             ("error", e.error),
             ("started", when(e.started_at)),
             ("ended", when(e.ended_at)),
