@@ -90,6 +90,7 @@ if TYPE_CHECKING:
         parse_digest,
         short_digest,
     )
+    from cmf_core.duration import format_duration, parse_duration
     from cmf_core.errors import (
         ArtifactError,
         AuthError,
@@ -144,6 +145,14 @@ if TYPE_CHECKING:
         search_executions,
     )
     from cmf_core.search.tree import MAX_FILTER_LENGTH, FilterSyntaxError
+    from cmf_core.stale import (
+        STALE_AFTER,
+        StaleRun,
+        close_stale,
+        find_stale,
+        stale_detail,
+        stale_ids,
+    )
     from cmf_core.steps.decorator import step
     from cmf_core.steps.paths import ArtifactPath, Dataset, Metrics, Model, Output
     from cmf_core.store import Store

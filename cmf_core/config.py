@@ -16,6 +16,9 @@ Where things are found:
   ``cache_inputs`` / ``cache_outputs``: ``"true"`` or ``"false"``, both true by
   default), and how (``CMF_CACHE_TYPE`` or ``cache_type``, like DVC's
   ``cache.type``: ``"reflink,copy"`` by default); see :mod:`cmf_core.artifacts.cache`.
+- **stale runs** — ``CMF_STALE_AFTER`` or ``stale_after`` (``"15m"`` by default): how long
+  a running execution recorded on another host may stay silent before it shows as stale
+  (:mod:`cmf_core.stale`).
 - **remotes** — ``[remote.NAME]`` tables (``url = …`` and options) and
   ``default_remote``; see :mod:`cmf_core.artifacts.remotes`.
 - **team servers and federation peers** — ``[server.NAME]`` and ``[peer.NAME]``
@@ -32,9 +35,10 @@ import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from cmf_core.errors import ConfigError, Kind
+from cmf_core.errors import ConfigError, InvalidInputError, Kind
 
 CMF_DIR = ".cmf"
 CONFIG_FILES = ("config.toml", "config.local.toml")
@@ -48,6 +52,7 @@ KNOWN_KEYS = frozenset(
         "default_remote",
         "default_server",
         "default_peer",
+        "stale_after",
     }
 )
 TABLES = frozenset({"remote", "server", "peer"})  # tables of tables, read by read_config_tables
@@ -61,6 +66,7 @@ class Settings:
     cache_inputs: bool = True
     cache_outputs: bool = True
     cache_type: str = "reflink,copy"
+    stale_after: timedelta = timedelta(minutes=15)
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -151,7 +157,17 @@ def load_settings(
         cache_inputs=_flag(env.get("CMF_CACHE_INPUTS") or files.get("cache_inputs", "true")),
         cache_outputs=_flag(env.get("CMF_CACHE_OUTPUTS") or files.get("cache_outputs", "true")),
         cache_type=env.get("CMF_CACHE_TYPE") or files.get("cache_type") or "reflink,copy",
+        stale_after=_duration(env.get("CMF_STALE_AFTER") or files.get("stale_after") or "15m"),
     )
+
+
+def _duration(text: str) -> timedelta:
+    from cmf_core.duration import parse_duration
+
+    try:
+        return parse_duration(text, what="stale_after")
+    except InvalidInputError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _flag(text: str) -> bool:

@@ -16,7 +16,9 @@ captured once per ``Recorder`` and stored as an ``environment`` artifact, so
 identical environments are one record.
 """
 
+import os
 import shlex
+import socket
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -166,6 +168,8 @@ class Recorder:
             git_is_dirty=git.is_dirty if git else None,
             git_diff_digest=git.diff_digest if git else None,
             environment_digest=self._provenance.environment_digest(self.store),
+            host=socket.gethostname(),
+            pid=os.getpid(),  # this process records the run (for `cmf run`: cmf, not the command)
         )
         return self._run(execution_id)
 

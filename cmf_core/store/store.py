@@ -15,6 +15,7 @@ in its own module and each reaching the database only through
 - :mod:`~cmf_core.store.metric_reads`: metric values, series and their statistics;
 - :mod:`~cmf_core.store.artifact_walk`: cmflib's artifact-to-artifact walk;
 - :mod:`~cmf_core.store.tokens`: the server's access tokens;
+- :mod:`~cmf_core.store.liveness`: where running executions' processes live, heartbeats;
 - :mod:`~cmf_core.store.changes`: sync's journal pages, cursors, kept conflicts and audit.
 """
 
@@ -37,6 +38,7 @@ from cmf_core.store.artifact_walk import ArtifactWalk
 from cmf_core.store.changes import SyncRecords
 from cmf_core.store.graph import GraphReads
 from cmf_core.store.history import HistoryReads
+from cmf_core.store.liveness import LivenessRecords
 from cmf_core.store.metric_reads import MetricReads
 from cmf_core.store.schema import artifacts, events, executions, metrics, pipelines, stages
 from cmf_core.store.search import SearchReads
@@ -55,6 +57,7 @@ class Store(
     ArtifactWalk,
     TokenRecords,
     AnnotationRecords,
+    LivenessRecords,
     SyncRecords,
 ):
     """A cmf store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).

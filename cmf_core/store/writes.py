@@ -115,8 +115,11 @@ class Writes(StoreBase):
         git_is_dirty: bool | None = None,
         git_diff_digest: str | None = None,
         environment_digest: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
     ) -> None:
-        """Insert a running execution of the stage ``stage_id``, started now unless given."""
+        """Insert a running execution of the stage ``stage_id``, started now unless given;
+        ``host`` and ``pid`` name the process recording it (:mod:`cmf_core.store.liveness`)."""
         values = {
             "id": id,
             "stage_id": stage_id,
@@ -132,6 +135,8 @@ class Writes(StoreBase):
             "git_is_dirty": git_is_dirty,
             "git_diff_digest": git_diff_digest,
             "environment_digest": environment_digest,
+            "host": host,
+            "pid": pid,
         }
         with self._write() as conn:
             conn.execute(executions.insert().values(values))

@@ -207,6 +207,7 @@ def _refuse_options_that_do_not_apply(ctx: click.Context, kind: str) -> None:
 def show(ctx: click.Context, reference: str, as_json: bool) -> None:
     """Show one execution (id or prefix) or artifact (digest, prefix, or recorded path)."""
     from cmf_core.graph.lookup import describe
+    from cmf_core.stale import stale_detail
     from cmf_mcp.cli import annotate as cli_annotate
     from cmf_mcp.cli import render
 
@@ -214,10 +215,13 @@ def show(ctx: click.Context, reference: str, as_json: bool) -> None:
     with open_store(ctx) as store:
         detail = describe(store, reference, project_root=found.project_root)
         notes = cli_annotate.annotations_of(store, detail)
+        stale = stale_detail(store, detail, stale_after=found.stale_after)
     if as_json:
-        print_json({**detail.model_dump(mode="json"), **notes} if notes else detail)
+        stale_json = {"stale": True, "stale_reason": stale}
+        extra = {**(stale_json if stale else {}), **notes}
+        print_json({**detail.model_dump(mode="json"), **extra} if extra else detail)
     else:
-        render.detail(detail)
+        render.detail(detail, stale=stale)
         cli_annotate.print_annotations(notes)
 
 
@@ -263,6 +267,7 @@ def register_commands() -> None:
     from cmf_mcp.cli import log as cli_log
     from cmf_mcp.cli import metadata as cli_metadata
     from cmf_mcp.cli import mlmd as cli_mlmd
+    from cmf_mcp.cli import runs as cli_runs
     from cmf_mcp.cli import search as cli_search
     from cmf_mcp.cli import serve as cli_mcp
     from cmf_mcp.cli import server as cli_server
@@ -272,6 +277,7 @@ def register_commands() -> None:
     for module in (*modules, cli_log, cli_card, cli_annotate):
         module.register(cli)
     cli_ui.register(cli)
+    cli_runs.register(cli)
     cli_metadata.register(cli)  # last: it adds subcommands to `server` when that is there
 
 

@@ -16,7 +16,7 @@ from cmf_core.records import (
     Stage,
 )
 
-STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red"}
+STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red", "stale": "magenta"}
 
 
 def console() -> Console:
@@ -51,7 +51,8 @@ def status(value: str) -> Text:
     return Text(value, style=STATUS_STYLE.get(value, ""))
 
 
-def table(kind: str, rows: list[Any]) -> None:
+def table(kind: str, rows: list[Any], *, stale: set[str] | frozenset[str] = frozenset()) -> None:
+    """Rows of one kind; executions in ``stale`` (running, process gone) show as stale."""
     out = console()
     if not rows:
         out.print(f"No {kind} recorded.")
@@ -80,7 +81,7 @@ def table(kind: str, rows: list[Any]) -> None:
                 e.id,
                 e.pipeline,
                 e.stage,
-                status(e.status.value),
+                status("stale" if e.id in stale else e.status.value),
                 when(e.started_at),
                 duration(e),
                 (e.git_commit_start or "")[:10] + ("*" if e.git_is_dirty else ""),
@@ -101,9 +102,10 @@ def table(kind: str, rows: list[Any]) -> None:
     out.print(grid)
 
 
-def detail(value: ExecutionDetail | ArtifactDetail) -> None:
+def detail(value: ExecutionDetail | ArtifactDetail, *, stale: str | None = None) -> None:
+    """One execution or artifact; ``stale`` says why a running execution is stale."""
     if isinstance(value, ExecutionDetail):
-        execution_detail(value)
+        execution_detail(value, stale=stale)
     else:
         artifact_detail(value)
 
@@ -118,7 +120,7 @@ def _pairs(out: Console, pairs: list[tuple[str, Any]]) -> None:
     out.print(grid)
 
 
-def execution_detail(d: ExecutionDetail) -> None:
+def execution_detail(d: ExecutionDetail, *, stale: str | None = None) -> None:
     out = console()
     e = d.execution
     out.print(Text(f"execution {e.id}", style="bold"))
@@ -132,7 +134,8 @@ def execution_detail(d: ExecutionDetail) -> None:
         [
             ("pipeline", e.pipeline),
             ("stage", e.stage),
-            ("status", status(e.status.value)),
+            ("status", status(e.status.value) + (Text(" (stale)", "magenta") if stale else "")),
+            ("stale", stale and f"{stale}; `cmf runs close-stale` ends it failed"),
             ("error", e.error),
             ("started", when(e.started_at)),
             ("ended", when(e.ended_at)),

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cmf_core.search.help import filter_help, sort_help
-from cmf_mcp.cli.support import open_store, print_json
+from cmf_mcp.cli.support import open_store, print_json, settings
 
 WHERE_HELP = filter_help()
 SORT_HELP = sort_help()
@@ -37,12 +37,15 @@ def list_page(
         paging["sort"] = sort
     with open_store(ctx) as store:
         if kind == "executions":
+            from cmf_core.stale import stale_ids
+
             page: Any = search_executions(store, where, **filters, **paging)
             rows: list[Any] = page.items
+            stale = stale_ids(store, rows, stale_after=settings(ctx).stale_after)
             if as_json:
-                print_json(rows)
+                print_json([_with_stale(e, e.id in stale) for e in rows])
             else:
-                render.table(kind, rows)
+                render.table(kind, rows, stale=stale)
         else:
             page = search_artifacts(store, where, **filters, **paging)
             if as_json:
@@ -51,6 +54,11 @@ def list_page(
                 render.table(kind, [(hit.artifact, hit.path) for hit in page.items])
     if page.next_cursor:
         click.echo(f"More: add --cursor {page.next_cursor} to the same command.", err=True)
+
+
+def _with_stale(execution: Any, is_stale: bool) -> Any:
+    """A running execution whose process is gone carries ``"stale": true`` (computed)."""
+    return {**execution.model_dump(mode="json"), "stale": True} if is_stale else execution
 
 
 def _artifact_row(hit: Any) -> dict[str, Any]:

@@ -293,6 +293,9 @@ class ExecutionSummary(Output):
     command: str | None = Field(description=USER_DATA)
     error: str | None = Field(description=USER_DATA)
     clipped: bool = Field(description="True when some user-written value was shortened.")
+    stale: bool = Field(
+        default=False, description="True when running but its process is gone (end_execution)."
+    )
 
 
 class StartedExecution(Output):

@@ -23,6 +23,7 @@ from cmf_mcp.mcp.output import compare as c
 from cmf_mcp.mcp.output import query as q
 from cmf_mcp.mcp.output.budget import execution_summary, result
 from cmf_mcp.mcp.output.choices import ArtifactTypeName, StatusName
+from cmf_mcp.mcp.output.stale import mark_stale
 from cmf_mcp.mcp.output.schemas import (
     ArtifactRef,
     ArtifactView,
@@ -102,7 +103,11 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
         def build(page: Any, truncated: bool, at: DetailLevel = detail) -> q.ExecutionPageOut:
             return q.ExecutionPageOut(
-                items=[execution_summary(e, at) for e in page.items],
+                items=mark_stale(
+                    state.store,
+                    [execution_summary(e, at) for e in page.items],
+                    stale_after=state.settings.stale_after,
+                ),
                 has_more=page.has_more,
                 next_cursor=page.next_cursor,
                 truncated=truncated,
@@ -327,6 +332,7 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             view = out.execution_view(
                 state.store.get_execution_detail(execution_id), detail, offset=offset, limit=limit
             )
+            mark_stale(state.store, [view.execution], stale_after=state.settings.stale_after)
         return out.result(view, out.execution_text(view))
 
     @server.tool(annotations=READ)
