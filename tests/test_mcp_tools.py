@@ -9,7 +9,7 @@ from mcp_support import MODES, connect, make_server, text, write
 from cmf_core.store import Store
 from cmf_mcp.mcp.server import CmfServer
 
-RECORDING = {"start_execution", "log_artifact", "log_metrics", "end_execution"}
+RECORDING = {"start_execution", "log_artifact", "log_metrics", "end_execution", "annotate"}
 READING = {
     "list_pipelines",
     "search_executions",

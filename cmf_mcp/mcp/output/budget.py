@@ -24,6 +24,7 @@ from cmf_core.records import (
     Pipeline,
     Stage,
 )
+from cmf_mcp.mcp.output.labels import labels_text
 from cmf_mcp.mcp.output.schemas import (
     LIMITS,
     ArtifactUse,
@@ -283,12 +284,13 @@ def summary_lines(e: ExecutionSummary) -> list[str]:
     if e.git_commit:
         git = f"  git {e.git_commit[:10]}" + (" (dirty)" if e.git_dirty else "")
     lines = [
-        f"execution {e.short_id}  {plain(e.pipeline)}/{plain(e.stage)}  {e.status}"
-        f"{' (stale: its process is gone)' if e.stale else ''}  "
+        f"execution {e.short_id}  {plain(e.pipeline)}/{plain(e.stage)}  {e.status}  "
         f"started {when(e.started_at)}{took}{git}"
     ]
     if e.params:
         lines.append(f"  params {DATA}: {data(e.params)}")
+    if e.labels:
+        lines.append(f"  {labels_text(e.labels)}")
     if e.properties:
         lines.append(f"  properties {DATA}: {data(e.properties)}")
     if e.command:
@@ -348,6 +350,8 @@ def artifact_text(view: ArtifactView) -> str:
     lines.append(f"full digest: {view.digest}")
     if view.properties:
         lines.append(f"properties {DATA}: {data(view.properties)}")
+    if view.labels:
+        lines.append(labels_text(view.labels))
     lines.append(
         f"produced by ({view.producers_total}):"
         if view.producers_total

@@ -15,6 +15,7 @@ from cmf_core.digest import DIGEST_PREFIX, short_digest
 from cmf_core.graph.lineage import ArtifactNode, LineageGraph
 from cmf_core.search.search import ArtifactHit
 from cmf_mcp.mcp.output.budget import more_line, plain, size, summary_lines, when
+from cmf_mcp.mcp.output.labels import Labels, attach, labels_text
 from cmf_mcp.mcp.output.schemas import (
     STRUCTURED_BUDGET,
     USER_DATA,
@@ -65,7 +66,12 @@ def fit_search(
             low = middle
         else:
             high = middle - 1
-    return build(fetch(low), True) if low else shorter(fetch(1))
+    while low:  # the page fetched again has a real next_cursor, longer than the copy's
+        model = build(fetch(low), True)
+        if size_of(model) <= STRUCTURED_BUDGET:
+            return model
+        low -= 1
+    return shorter(fetch(1))
 
 
 # -- search --------------------------------------------------------------------------------
@@ -87,6 +93,7 @@ class ArtifactHitItem(Output):
     pipeline: str | None
     stage: str | None
     properties: dict[str, Any] | None = Field(description=USER_DATA + " None in concise detail.")
+    labels: Labels = None
 
 
 class ArtifactPageOut(PageInfo):
@@ -133,6 +140,8 @@ def artifacts_text(page: ArtifactPageOut) -> str:
         )
         where = plain(a.path) or "-"
         lines.append(f"  {a.type:<8} {a.short_digest}  {where}  {size(a.size)}{made}")
+        if a.labels:
+            lines.append(f"    {labels_text(a.labels)}")
     lines += more_line(page.has_more, page.next_cursor, page.truncated)
     lines.append("next: get_artifact(digest) for its producers and users; query_lineage(digest)")
     return "\n".join(lines)
@@ -154,6 +163,7 @@ class LineageNodeItem(Output):
     status: str | None = None
     started_at: datetime | None = None
     git_commit: str | None = None
+    labels: Labels = None
 
 
 class LineageEdgeItem(Output):
@@ -205,9 +215,11 @@ def lineage_node(node: Any, level: DetailLevel) -> LineageNodeItem:
     )
 
 
-def lineage_out(graph: LineageGraph, level: DetailLevel) -> LineageOut:
+def lineage_out(
+    graph: LineageGraph, level: DetailLevel, labels: dict[str, dict[str, str]] | None = None
+) -> LineageOut:
     def build(nodes: Sequence[Any], cut: bool, at: DetailLevel = level) -> LineageOut:
-        kept = {n.digest if isinstance(n, ArtifactNode) else n.id for n in nodes}
+        kept = {_key(n) for n in nodes}
         edges = [e for e in graph.edges if e.source in kept and e.target in kept]
         return LineageOut(
             start=graph.start,
@@ -216,7 +228,9 @@ def lineage_out(graph: LineageGraph, level: DetailLevel) -> LineageOut:
             view=graph.view,
             depth=graph.depth,
             depth_reached=graph.depth_reached,
-            nodes=[lineage_node(n, at) for n in nodes],
+            nodes=attach(
+                [lineage_node(n, at) for n in nodes], labels or {}, [_key(n) for n in nodes]
+            ),
             edges=[
                 LineageEdgeItem(
                     source=e.source,
@@ -234,6 +248,10 @@ def lineage_out(graph: LineageGraph, level: DetailLevel) -> LineageOut:
 
     ordered = sorted(graph.nodes, key=lambda n: (n.hop is None, n.hop or 0))
     return fit(ordered, build, lambda nodes: build(nodes, True, "concise"))
+
+
+def _key(node: Any) -> str:
+    return str(node.digest if isinstance(node, ArtifactNode) else node.id)
 
 
 def _short(key: str | None) -> str:
@@ -260,6 +278,8 @@ def lineage_text(out: LineageOut) -> str:
                 f"{n.status} "
                 f"{when(n.started_at)}{git}"
             )
+        if n.labels:
+            lines.append(f"    {labels_text(n.labels)}")
     lines.append("edges (source -> target):")
     for e in out.edges:
         label = f" [{plain(e.path)}]" if e.path else (f" via {_short(e.via)}" if e.via else "")

@@ -34,6 +34,7 @@ from cmf_core.errors import InvalidInputError, Kind
 from cmf_core.search.cursor import decode_cursor as decode_position
 from cmf_core.search.cursor import encode_cursor as encode_position
 from cmf_mcp.mcp.output.choices import DirectionName, StatusName
+from cmf_mcp.mcp.output.labels import Labels
 
 STRUCTURED_BUDGET = 20_000
 TEXT_BUDGET = 8_000
@@ -293,9 +294,7 @@ class ExecutionSummary(Output):
     command: str | None = Field(description=USER_DATA)
     error: str | None = Field(description=USER_DATA)
     clipped: bool = Field(description="True when some user-written value was shortened.")
-    stale: bool = Field(
-        default=False, description="True when running but its process is gone (end_execution)."
-    )
+    labels: Labels = None
 
 
 class StartedExecution(Output):
@@ -379,6 +378,7 @@ class ArtifactView(PageInfo):
     producers_total: int
     consumers_total: int
     clipped: bool
+    labels: Labels = None
 
 
 class PipelineItem(Output):

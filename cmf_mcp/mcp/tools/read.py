@@ -24,6 +24,7 @@ from cmf_mcp.mcp.output import query as q
 from cmf_mcp.mcp.output.budget import execution_summary, result
 from cmf_mcp.mcp.output.choices import ArtifactTypeName, StatusName
 from cmf_mcp.mcp.output.stale import mark_stale
+from cmf_mcp.mcp.output.labels import label_rows, lineage_labels, read_labels
 from cmf_mcp.mcp.output.schemas import (
     ArtifactRef,
     ArtifactView,
@@ -101,11 +102,15 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
                 cursor=cursor,
             )
 
+        def rows(found: Any, at: DetailLevel) -> list[Any]:
+            summaries = [execution_summary(e, at) for e in found]
+            return label_rows(state.store, "execution", summaries, [e.id for e in found])
+
         def build(page: Any, truncated: bool, at: DetailLevel = detail) -> q.ExecutionPageOut:
             return q.ExecutionPageOut(
                 items=mark_stale(
                     state.store,
-                    [execution_summary(e, at) for e in page.items],
+                    rows(page.items, at),
                     stale_after=state.settings.stale_after,
                 ),
                 has_more=page.has_more,
@@ -164,7 +169,12 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
         def build(page: Any, truncated: bool, at: DetailLevel = detail) -> q.ArtifactPageOut:
             return q.ArtifactPageOut(
-                items=[q.artifact_hit(h, at) for h in page.items],
+                items=label_rows(
+                    state.store,
+                    "artifact",
+                    [q.artifact_hit(h, at) for h in page.items],
+                    [h.artifact.digest for h in page.items],
+                ),
                 has_more=page.has_more,
                 next_cursor=page.next_cursor,
                 truncated=truncated,
@@ -221,7 +231,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
                 view=view,
                 project_root=state.project_root,
             )
-            out = q.lineage_out(graph, detail)
+            out = q.lineage_out(graph, detail, lineage_labels(state.store, graph))
         return result(out, q.lineage_text(out))
 
     @server.tool(annotations=READ)
@@ -332,6 +342,9 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             view = out.execution_view(
                 state.store.get_execution_detail(execution_id), detail, offset=offset, limit=limit
             )
+            run = view.execution.id
+            labels = read_labels(state.store, "execution", [run], rows=False)
+            view.execution.labels = labels.get(run)
             mark_stale(state.store, [view.execution], stale_after=state.settings.stale_after)
         return out.result(view, out.execution_text(view))
 
@@ -370,4 +383,6 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             )
             executions = {i: state.store.get_execution(i) for i in ids}
             view = out.artifact_view(found, executions, detail, offset=offset, limit=limit)
+            labels = read_labels(state.store, "artifact", [view.digest], rows=False)
+            view.labels = labels.get(view.digest)
         return out.result(view, out.artifact_text(view))

@@ -43,10 +43,12 @@ from cmf_mcp.mcp.state import (
 
 
 def register_tools(server: MCPServer[Any], state: ServerState) -> None:
+    from cmf_mcp.mcp.tools.annotate import register_annotate
     from cmf_mcp.mcp.tools.read import register_read_tools
 
     if not state.read_only:
         register_recording(server, state)
+        register_annotate(server, state)
     register_read_tools(server, state)
 
 
