@@ -133,6 +133,7 @@ if TYPE_CHECKING:
         Pipeline,
         Stage,
     )
+    from cmf_core.redact import Redactor
     from cmf_core.run import Run
     from cmf_core.runner import run_command
     from cmf_core.search.cursor import decode_cursor, encode_cursor

@@ -21,6 +21,9 @@ Where things are found:
   (:mod:`cmf_core.stale`).
 - **remotes** — ``[remote.NAME]`` tables (``url = …`` and options) and
   ``default_remote``; see :mod:`cmf_core.artifacts.remotes`.
+- **redaction** — ``[redact]`` with ``enabled`` (true by default; ``CMF_REDACT``
+  wins) and ``patterns``, regular expressions of more secrets to replace before
+  anything is stored; see :mod:`cmf_core.redact`.
 - **team servers and federation peers** — ``[server.NAME]`` and ``[peer.NAME]``
   tables (``url``, ``token``) and ``default_server``, in the untracked
   ``config.local.toml``; see :mod:`cmf_core.sync.servers`.
@@ -56,6 +59,7 @@ KNOWN_KEYS = frozenset(
     }
 )
 TABLES = frozenset({"remote", "server", "peer"})  # tables of tables, read by read_config_tables
+REDACT = "redact"  # [redact] enabled = true|false, patterns = ["regex", …]: see read_redact
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,8 @@ class Settings:
     cache_inputs: bool = True
     cache_outputs: bool = True
     cache_type: str = "reflink,copy"
+    redact_enabled: bool = True
+    redact_patterns: tuple[str, ...] = ()
     stale_after: timedelta = timedelta(minutes=15)
 
 
@@ -114,17 +120,17 @@ def read_config_files(project_root: Path) -> dict[str, str]:
                 kind=Kind.PATH,
                 path=str(path),
             ) from exc
-        unknown = set(data) - KNOWN_KEYS - TABLES
+        unknown = set(data) - KNOWN_KEYS - TABLES - {REDACT}
         if unknown:
             raise ConfigError(
                 f"Unknown setting(s) {', '.join(sorted(unknown))} in {{path}}; "
-                f"known settings are {', '.join(sorted(KNOWN_KEYS | TABLES))}.",
+                f"known settings are {', '.join(sorted(KNOWN_KEYS | TABLES | {REDACT}))}.",
                 kind=Kind.VALUE,
-                choices=sorted(KNOWN_KEYS | TABLES),
+                choices=sorted(KNOWN_KEYS | TABLES | {REDACT}),
                 path=str(path),
             )
         for key, value in data.items():
-            if key in TABLES:
+            if key in TABLES or key == REDACT:
                 continue
             if not isinstance(value, str) or not value:
                 raise ConfigError(
@@ -150,6 +156,9 @@ def load_settings(
         or default_store_url(root)
     )
     site = env.get("CMF_SITE") or files.get("site") or socket.gethostname()
+    redact_enabled, redact_patterns = read_redact(root)
+    if env.get("CMF_REDACT"):
+        redact_enabled = _flag(env["CMF_REDACT"])
     return Settings(
         project_root=root,
         store_url=store_url,
@@ -158,7 +167,39 @@ def load_settings(
         cache_outputs=_flag(env.get("CMF_CACHE_OUTPUTS") or files.get("cache_outputs", "true")),
         cache_type=env.get("CMF_CACHE_TYPE") or files.get("cache_type") or "reflink,copy",
         stale_after=_duration(env.get("CMF_STALE_AFTER") or files.get("stale_after") or "15m"),
+        redact_enabled=redact_enabled,
+        redact_patterns=redact_patterns,
     )
+
+
+def read_redact(project_root: Path) -> tuple[bool, tuple[str, ...]]:
+    """``[redact]`` of the config files: (enabled, extra patterns). Redaction is on unless a
+    file says ``enabled = false``; the files' patterns add up (see :mod:`cmf_core.redact`)."""
+    enabled, patterns = True, ()
+    for name in CONFIG_FILES:
+        path = project_root / CMF_DIR / name
+        if not path.is_file():
+            continue
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8")).get(REDACT, {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"Cannot read {path}: {exc}. Fix or delete the file.") from exc
+        given = table.get("patterns", []) if isinstance(table, dict) else None
+        if (
+            not isinstance(table, dict)
+            or set(table) - {"enabled", "patterns"}
+            or not isinstance(table.get("enabled", True), bool)
+            or not isinstance(given, list)
+            or not all(isinstance(p, str) and p for p in given)
+        ):
+            raise ConfigError(
+                f'[redact] in {path} takes `enabled = true|false` and `patterns = ["regex", '
+                "…]` (regular expressions of more secrets to replace with ***).",
+                kind=Kind.VALUE,
+            )
+        enabled = table.get("enabled", enabled)
+        patterns = (*patterns, *given)
+    return enabled, patterns
 
 
 def _duration(text: str) -> timedelta:

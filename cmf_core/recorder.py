@@ -62,6 +62,7 @@ class Recorder:
         from cmf_core.artifacts.keeper import ArtifactKeeper
         from cmf_core.config import load_settings, prepare_default_store
         from cmf_core.ids import Uuid7Generator
+        from cmf_core.redact import Redactor
         from cmf_core.store import Store
 
         settings = load_settings(Path(project_root) if project_root is not None else None)
@@ -75,7 +76,10 @@ class Recorder:
         else:
             if store is None:
                 prepare_default_store(settings)
-            self.store, self._owns_store = Store(store or settings.store_url), True
+            self.store = Store(
+                store or settings.store_url, redactor=Redactor.from_settings(settings)
+            )
+            self._owns_store = True
         # Digests of unchanged files are reused from the stat cache. It lives in a SQLite
         # store (one machine's); a team's PostgreSQL store is shared by machines whose paths,
         # inodes and mtimes may coincide, so with one the cache stays in this process.

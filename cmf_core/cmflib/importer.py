@@ -16,6 +16,7 @@ new. The :class:`ImportSummary` says, per kind of record, how many were new,
 already there, updated, in conflict or skipped, and why.
 """
 
+import dataclasses
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -83,6 +84,9 @@ def import_mlmd(
     with _Bar(total, show=progress) as bar:
         for name, batch in batches.items():
             bar.describe(f"Importing {name}")
+            # cmflib stored commands as given: they are redacted as they come in, like a run's.
+            redacted = [store.redactor.execution(record) for record in batch.executions]
+            batch = dataclasses.replace(batch, executions=redacted)
             tally.add_summary(merge_records(store, batch, progress=bar.advance))
     return ImportSummary(
         source=str(path),

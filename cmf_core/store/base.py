@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from cmf_core.errors import ConflictError, InvalidInputError, Kind, StoreError
+from cmf_core.redact import Redactor
 from cmf_core.store.engine import build_engine, first_line, safe_url
 from cmf_core.store.migrate import check_schema, prepare_schema
 
@@ -51,9 +52,13 @@ class StoreBase:
 
     CLOSE_WAIT_S = 5.0  # how long close() waits for calls in flight before disposing anyway
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
+    def __init__(
+        self, url: str, *, read_only: bool = False, redactor: Redactor | None = None
+    ) -> None:
         self.url = url
         self.read_only = read_only
+        # What the writes pass commands, errors, params and properties through first.
+        self.redactor = redactor or Redactor()
         self._engine = build_engine(url, read_only=read_only)
         try:
             (check_schema if read_only else prepare_schema)(self._engine, url)

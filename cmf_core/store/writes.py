@@ -125,9 +125,9 @@ class Writes(StoreBase):
             "stage_id": stage_id,
             "status": ExecutionStatus.RUNNING.value,
             "started_at": started_at or utcnow(),
-            "command": command,
-            "params": params or {},
-            "properties": properties or {},
+            "command": self.redactor.command(command),
+            "params": self.redactor.mapping(params or {}),
+            "properties": self.redactor.mapping(properties or {}),
             "site": site,
             "git_remote": git_remote,
             "git_branch": git_branch,
@@ -154,9 +154,12 @@ class Writes(StoreBase):
             row = self._running(conn, execution_id)
             values: dict[str, Any] = {}
             if params:
-                values["params"] = {**json_dict(row.params), **params}
+                values["params"] = {**json_dict(row.params), **self.redactor.mapping(params)}
             if properties:
-                values["properties"] = {**json_dict(row.properties), **properties}
+                values["properties"] = {
+                    **json_dict(row.properties),
+                    **self.redactor.mapping(properties),
+                }
             if values:
                 conn.execute(
                     update(executions).where(executions.c.id == execution_id).values(values)
@@ -181,7 +184,7 @@ class Writes(StoreBase):
                 .values(
                     status=status.value,
                     ended_at=utcnow(),
-                    error=error,
+                    error=self.redactor.text(error),
                     git_commit_end=git_commit_end,
                 )
             )

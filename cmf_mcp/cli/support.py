@@ -105,12 +105,13 @@ NO_STORE = "No cmf store here — `cmf init` makes one."
 def open_store(ctx: click.Context) -> Iterator["Store"]:
     """The project's store; read commands (:data:`READ_COMMANDS`) open it read-only."""
     from cmf_core.config import prepare_default_store
+    from cmf_core.redact import Redactor
     from cmf_core.store import Store
 
     found = settings(ctx)
     if ctx.info_name not in READ_COMMANDS:
         prepare_default_store(found)
-        with Store(found.store_url) as store:
+        with Store(found.store_url, redactor=Redactor.from_settings(found)) as store:
             yield store
         return
     from cmf_core.config import default_store_url

@@ -69,13 +69,18 @@ class ServerState:
         with self._lock:
             if self._store is None:
                 from cmf_core.config import prepare_default_store
+                from cmf_core.redact import Redactor
                 from cmf_core.store import Store
 
                 if self.read_only:
                     self._check_store_exists()
                 else:
                     prepare_default_store(self.settings)
-                self._store = Store(self.settings.store_url, read_only=self.read_only)
+                self._store = Store(
+                    self.settings.store_url,
+                    read_only=self.read_only,
+                    redactor=Redactor.from_settings(self.settings),
+                )
             return self._store
 
     def _check_store_exists(self) -> None:
