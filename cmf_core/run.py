@@ -76,6 +76,11 @@ class Run:
         return f"Run(id={self.id!r})"
 
     @property
+    def store(self) -> "Store":
+        """The store this run writes to."""
+        return self._store
+
+    @property
     def execution(self) -> Execution:
         """The execution as recorded now (a fresh read from the store)."""
         return self._store.get_execution(self.id)

@@ -3,13 +3,15 @@
 One daemon thread per process (not one per run) wakes four times a second and
 writes the buffer of every open run whose oldest value is a second old, so a
 SIGKILL loses at most about a second of a series even when no further call
-comes. At interpreter exit (``atexit``) and on SIGTERM every open run writes
-what it buffered and ends ``failed`` ("process exited without ending the
-execution" / "terminated by SIGTERM"); the handler the program had for the
-signal is then called, or, if it had none, the default action is taken. On
-SIGINT the buffers are written and the previous handler runs (the
-``KeyboardInterrupt`` then ends a ``with run:`` block as failed, or ``atexit``
-does). Signal handlers are installed only from the main thread and never over
+comes; once a minute it also writes a heartbeat for the open runs, so a run on
+another host is not taken for stale (:mod:`cmf_core.stale`) while it lives.
+
+At interpreter exit (``atexit``) and on SIGTERM every open run writes what it buffered
+and ends ``failed`` ("process exited without ending the execution" / "terminated by
+SIGTERM"); the handler the program had for the signal is then called, or, if it had
+none, the default action is taken. On SIGINT the buffers are written and the previous
+handler runs (the ``KeyboardInterrupt`` then ends a ``with run:`` block as failed, or
+``atexit`` does). Signal handlers are installed only from the main thread and never over
 a signal the program ignores.
 
 The guard is process state by nature (``atexit``, signal handlers, one
@@ -20,6 +22,7 @@ import atexit
 import os
 import signal
 import threading
+import time
 import weakref
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -28,8 +31,10 @@ from cmf_core.store.base import after_store_calls
 
 if TYPE_CHECKING:
     from cmf_core.run import Run
+    from cmf_core.store import Store
 
 TICK_S = 0.25  # how often the flush thread looks at the open runs
+HEARTBEAT_S = 60.0  # how often it tells each store its open runs are alive (cmf_core.stale)
 EXITED = "process exited without ending the execution"
 
 _Handler = Any  # what signal.getsignal returns: a callable, SIG_DFL, SIG_IGN or None
@@ -69,12 +74,31 @@ class RunGuard:
             return list(self._runs)
 
     def _loop(self) -> None:
+        last_beat = time.monotonic()
         while not self._wake.wait(TICK_S):
-            for run in self._open_runs():
+            runs = self._open_runs()
+            for run in runs:
                 try:
                     run.flush_if_due()
                 except Exception:  # the values stay buffered; the next call retries
                     continue
+            if time.monotonic() - last_beat >= HEARTBEAT_S:
+                last_beat = time.monotonic()
+                self._beat(runs)
+
+    @staticmethod
+    def _beat(runs: list["Run"]) -> None:
+        """One heartbeat write per store for its open runs (a closed store is skipped)."""
+        by_store: dict[int, tuple[Store, list[str]]] = {}
+        for run in runs:
+            by_store.setdefault(id(run.store), (run.store, []))[1].append(run.id)
+        for store, ids in by_store.values():
+            if store.closed or store.read_only:
+                continue
+            try:
+                store.heartbeat(ids)
+            except Exception:  # a missed heartbeat only makes the run look stale sooner
+                continue
 
     def flush_all(self) -> None:
         for run in self._open_runs():

@@ -209,3 +209,17 @@ def test_many_processes_ended_at_random_points_leave_intact_stores(tmp_path: Pat
         folder = tmp_path / str(seed)
         folder.mkdir()
         kill_trial(f"sqlite:///{folder / 'metadata.db'}", folder, seed)
+
+
+def test_the_flush_thread_writes_a_heartbeat_for_open_runs(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cmf_core.run_guard.HEARTBEAT_S", 0.0)
+    with Cmf(pipeline="fraud", store=store, capture_git=False) as cmf:
+        run = cmf.start_execution("train")
+        deadline = time.monotonic() + 30
+        while (alive := cmf.store.liveness([run.id])[0]).heartbeat_at is None:
+            assert time.monotonic() < deadline, "no heartbeat was written"
+            time.sleep(0.05)
+        run.end()
+    assert alive.host and alive.pid == os.getpid()
