@@ -63,6 +63,16 @@ if TYPE_CHECKING:
     from cmf_core.cmflib.mlmd import find_mlmd_file
     from cmf_core.cmflib.query import CmfQuery
     from cmf_core.compare.compare import compare_runs
+    from cmf_core.compare.metric_table import (
+        MAX_NAMES,
+        MAX_POINTS,
+        MAX_RUNS,
+        MetricCell,
+        MetricRun,
+        MetricTable,
+        metric_table,
+        sample_points,
+    )
     from cmf_core.compare.metrics import (
         MetricName,
         MetricSeries,

@@ -11,6 +11,7 @@ from cmf_mcp.mcp.server import CmfServer
 
 RECORDING = {"start_execution", "log_artifact", "log_metrics", "end_execution", "annotate"}
 READING = {
+    "metric_table",
     "list_pipelines",
     "search_executions",
     "search_artifacts",

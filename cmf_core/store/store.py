@@ -13,6 +13,7 @@ in its own module and each reaching the database only through
 - :mod:`~cmf_core.store.graph`: the lineage walk's batched hops;
 - :mod:`~cmf_core.store.history`: lookups by id, stage and pipeline for comparisons and cmflib;
 - :mod:`~cmf_core.store.metric_reads`: metric values, series and their statistics;
+- :mod:`~cmf_core.store.metric_samples`: step series sampled down for metric tables;
 - :mod:`~cmf_core.store.artifact_walk`: cmflib's artifact-to-artifact walk;
 - :mod:`~cmf_core.store.tokens`: the server's access tokens;
 - :mod:`~cmf_core.store.liveness`: where running executions' processes live, heartbeats;
@@ -40,6 +41,7 @@ from cmf_core.store.graph import GraphReads
 from cmf_core.store.history import HistoryReads
 from cmf_core.store.liveness import LivenessRecords
 from cmf_core.store.metric_reads import MetricReads
+from cmf_core.store.metric_samples import MetricSamples
 from cmf_core.store.schema import artifacts, events, executions, metrics, pipelines, stages
 from cmf_core.store.search import SearchReads
 from cmf_core.store.stat_cache import StatCacheRecords
@@ -54,6 +56,7 @@ class Store(
     GraphReads,
     HistoryReads,
     MetricReads,
+    MetricSamples,
     ArtifactWalk,
     TokenRecords,
     AnnotationRecords,

@@ -47,6 +47,8 @@ def compare(ctx: click.Context, executions: tuple[str, ...], as_json: bool) -> N
 @click.option("--pipeline", help="The pipeline of --stage.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--oldest-first", is_flag=True, help="With --stage: oldest execution first.")
+@click.option("--table", is_flag=True, help="NAME… across the newest runs (≤ 100), one row each.")
+@click.option("--where", help="With --table: a filter on the runs (as `cmf ls --where`).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def metrics(
@@ -56,17 +58,39 @@ def metrics(
     pipeline: str | None,
     limit: int,
     oldest_first: bool,
+    table: bool,
+    where: str | None,
     as_json: bool,
 ) -> None:
-    """Metrics of an execution, one metric's history, or one metric across a stage.
+    """Metrics of an execution, one metric's history, or metrics across runs.
 
     \b
     cmf metrics 0193a1b2               the metrics it logged (final values, series)
     cmf metrics 0193a1b2 loss          every step of `loss` (NaN kept)
     cmf metrics --pipeline fraud --stage train accuracy
+    cmf metrics --table val_loss acc --stage train --limit 5   last, min, max per run
     """
     from cmf_core.compare.metrics import list_metric_names, metric_across_stage, metric_history
 
+    if table or where is not None:
+        from click.core import ParameterSource
+
+        from cmf_mcp.cli.metric_table import print_metric_table
+
+        DEFAULT = ParameterSource.DEFAULT
+
+        if not table:
+            raise click.UsageError("--where goes with --table.")
+        print_metric_table(
+            ctx,
+            list(args),
+            pipeline=pipeline,
+            stage=stage,
+            where=where,
+            limit=limit if ctx.get_parameter_source("limit") is not DEFAULT else 10,
+            as_json=as_json,
+        )
+        return
     if stage is not None or pipeline is not None:
         if stage is None or pipeline is None or len(args) != 1:
             raise click.UsageError("Across a stage give --pipeline, --stage and one NAME.")
