@@ -284,7 +284,8 @@ def summary_lines(e: ExecutionSummary) -> list[str]:
     if e.git_commit:
         git = f"  git {e.git_commit[:10]}" + (" (dirty)" if e.git_dirty else "")
     lines = [
-        f"execution {e.short_id}  {plain(e.pipeline)}/{plain(e.stage)}  {e.status}  "
+        f"execution {e.short_id}  {plain(e.pipeline)}/{plain(e.stage)}  {e.status}"
+        f"{' (stale: its process is gone)' if e.stale else ''}  "
         f"started {when(e.started_at)}{took}{git}"
     ]
     if e.params:

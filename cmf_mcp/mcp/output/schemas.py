@@ -295,6 +295,9 @@ class ExecutionSummary(Output):
     error: str | None = Field(description=USER_DATA)
     clipped: bool = Field(description="True when some user-written value was shortened.")
     labels: Labels = None
+    stale: bool = Field(
+        default=False, description="True when running but its process is gone (end_execution)."
+    )
 
 
 class StartedExecution(Output):
