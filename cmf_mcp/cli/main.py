@@ -271,6 +271,7 @@ def register_commands() -> None:
     from cmf_mcp.cli import search as cli_search
     from cmf_mcp.cli import serve as cli_mcp
     from cmf_mcp.cli import server as cli_server
+    from cmf_mcp.cli import skill as cli_skill
     from cmf_mcp.cli import ui as cli_ui
 
     modules = (cli_search, cli_lineage, cli_compare, cli_mcp, cli_artifact, cli_mlmd, cli_server)
@@ -278,6 +279,7 @@ def register_commands() -> None:
         module.register(cli)
     cli_ui.register(cli)
     cli_runs.register(cli)
+    cli_skill.register(cli)
     cli_metadata.register(cli)  # last: it adds subcommands to `server` when that is there
 
 

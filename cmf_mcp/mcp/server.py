@@ -26,14 +26,13 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from pydantic import ValidationError
 
-from cmf_mcp.mcp.listing import polish, refusal, visible
 from cmf_mcp.mcp.state import ServerState
 from cmf_mcp.mcp.tools.record import register_tools
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import AccessToken
     from mcp.server.mcpserver import Context
-    from mcp_types import CallToolResult, InputRequiredResult, Tool
+    from mcp_types import CallToolResult, InputRequiredResult
     from starlette.applications import Starlette
 
     from cmf_core.config import Settings
@@ -59,22 +58,10 @@ class CmfServer(MCPServer[Any]):
         super().__init__(**kwargs)
         self.state = state
         self.token_auth = token_auth
-        self._listed: tuple[tuple[str, ...], list[Tool]] | None = None
-
-    async def list_tools(self) -> "list[Tool]":
-        """The tools polished for a model (:mod:`cmf_mcp.mcp.listing`), those it may call."""
-        tools = await super().list_tools()
-        names = tuple(t.name for t in tools)
-        if self._listed is None or self._listed[0] != names:
-            self._listed = (names, [polish(t) for t in tools])
-        return visible(self._listed[1])
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: "Context[Any, Any] | None" = None
     ) -> "CallToolResult | InputRequiredResult":
-        refused = refusal(self._tool_manager.get_tool(name))
-        if refused:
-            raise ToolError(refused)
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError:

@@ -63,7 +63,7 @@ def register_read_tools(server: MCPServer[Any], state: ServerState) -> None:
 
 
 def register_queries(server: MCPServer[Any], state: ServerState) -> None:
-    @server.tool(title="Search runs", annotations=READ)
+    @server.tool(annotations=READ)
     def search_executions(
         where: ExecutionFilter = None,
         pipeline: Annotated[Name | None, Field(description="Only this pipeline.")] = None,
@@ -125,7 +125,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
         return result(out, q.executions_text(out))
 
-    @server.tool(title="Search artifacts", annotations=READ)
+    @server.tool(annotations=READ)
     def search_artifacts(
         where: ArtifactFilter = None,
         type: Annotated[
@@ -187,7 +187,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
         return result(out, q.artifacts_text(out))
 
-    @server.tool(title="Lineage graph", annotations=READ)
+    @server.tool(annotations=READ)
     def query_lineage(
         node: Annotated[
             str,
@@ -237,7 +237,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             out = q.lineage_out(graph, detail, lineage_labels(state.store, graph))
         return result(out, q.lineage_text(out))
 
-    @server.tool(title="Compare runs", annotations=READ)
+    @server.tool(annotations=READ)
     def compare_runs(
         ids: Annotated[
             list[ExecutionRef],
@@ -261,7 +261,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             out = c.compare_out(compare(state.store, ids), detail)
         return result(out, c.compare_text(out))
 
-    @server.tool(title="One metric step by step", annotations=READ)
+    @server.tool(annotations=READ)
     def metric_history(
         execution_id: ExecutionRef,
         name: Annotated[Name, Field(description="The metric, e.g. 'loss'.")],
@@ -281,7 +281,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             )
         return result(out, c.metric_history_text(out))
 
-    @server.tool(title="Recipe to reproduce a run", annotations=READ)
+    @server.tool(annotations=READ)
     def reproduce(
         execution_id: ExecutionRef,
         detail: Detail = "concise",
@@ -299,7 +299,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
 
 def register_records(server: MCPServer[Any], state: ServerState) -> None:
-    @server.tool(title="List pipelines", annotations=READ)
+    @server.tool(annotations=READ)
     def list_pipelines(
         detail: Detail = "concise",
         limit: Annotated[int, Field(ge=1, le=200, description="Pipelines per page.")] = 50,
@@ -326,7 +326,7 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             mlmd = found.name if found is not None else None
         return out.result(page, out.pipelines_text(page, mlmd))
 
-    @server.tool(title="One run", annotations=READ)
+    @server.tool(annotations=READ)
     def get_execution(
         execution_id: ExecutionRef,
         detail: Detail = "concise",
@@ -351,7 +351,7 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             mark_stale(state.store, [view.execution], stale_after=state.settings.stale_after)
         return out.result(view, out.execution_text(view))
 
-    @server.tool(title="One artifact", annotations=READ)
+    @server.tool(annotations=READ)
     def get_artifact(
         reference: ArtifactRef,
         detail: Detail = "concise",
