@@ -26,13 +26,14 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from pydantic import ValidationError
 
+from cmf_mcp.mcp.listing import polish, refusal, visible
 from cmf_mcp.mcp.state import ServerState
 from cmf_mcp.mcp.tools.record import register_tools
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import AccessToken
     from mcp.server.mcpserver import Context
-    from mcp_types import CallToolResult, InputRequiredResult
+    from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult, Tool
     from starlette.applications import Starlette
 
     from cmf_core.config import Settings
@@ -58,10 +59,22 @@ class CmfServer(MCPServer[Any]):
         super().__init__(**kwargs)
         self.state = state
         self.token_auth = token_auth
+        self._listed: tuple[tuple[str, ...], list[Tool]] | None = None
+
+    async def list_tools(self) -> "list[Tool]":
+        """The tools polished for a model (:mod:`cmf_mcp.mcp.listing`), those it may call."""
+        tools = await super().list_tools()
+        names = tuple(t.name for t in tools)
+        if self._listed is None or self._listed[0] != names:
+            self._listed = (names, [polish(t) for t in tools])
+        return visible(self._listed[1])
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: "Context[Any, Any] | None" = None
     ) -> "CallToolResult | InputRequiredResult":
+        refused = refusal(self._tool_manager.get_tool(name))
+        if refused:
+            raise ToolError(refused)
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError:
@@ -71,8 +84,43 @@ class CmfServer(MCPServer[Any]):
                 raise ToolError(readable_validation(name, exc.__cause__)) from exc.__cause__
             raise
 
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: "Context[Any, Any] | None" = None,
+    ) -> "GetPromptResult | InputRequiredResult":
+        """A prompt; an unknown name or a missing argument is invalid params, said plainly."""
+        check_prompt_call(self._prompt_manager.get_prompt(name), name, arguments)
+        return await super().get_prompt(name, arguments, context)
+
     def close(self) -> None:
         self.state.close()
+
+
+def check_prompt_call(prompt: Any, name: str, arguments: dict[str, Any] | None) -> None:
+    """Raise invalid params (-32602) for an unknown prompt or a required argument left out."""
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS
+
+    if prompt is None:
+        raise MCPError(
+            code=INVALID_PARAMS,
+            message=f"No prompt is named {_short(name)}; prompts/list shows the prompts there are.",
+        )
+    given = arguments or {}
+    wanted = [a for a in prompt.arguments or [] if a.required]
+    missing = [a.name for a in wanted if not str(given.get(a.name) or "").strip()]
+    if missing:
+        every = ", ".join(
+            a.name + ("" if a.required else " (optional)") for a in prompt.arguments or []
+        )
+        raise MCPError(
+            code=INVALID_PARAMS,
+            message=f"The prompt {name} needs the argument(s) {', '.join(missing)}; it takes "
+            f"{every}. Call it again with them.",
+            data={"missing": missing},
+        )
 
 
 def readable_validation(tool: str, error: ValidationError) -> str:
