@@ -114,8 +114,10 @@ def test_labels_per_record_are_bounded(bare_project: Path, sqlite_url: str) -> N
             row = client.ok("search_executions", {"where": "labels.k00 is not null"})["items"][0]
     finally:
         server.close()
-    assert len(view["labels"]) == 20 and len(view["labels"]["k00"]) == 200
-    assert len(row["labels"]) == 10 and len(row["labels"]["k00"]) == 100
+    assert len(view["labels"]) == 20
+    assert 190 <= len(view["labels"]["k00"]) <= 200 and view["labels"]["k00"].endswith("…")
+    assert len(row["labels"]) == 10
+    assert 90 <= len(row["labels"]["k00"]) <= 100 and row["labels"]["k00"].endswith("…")
 
 
 def test_bad_annotations_are_refused_with_what_to_do(server: CmfServer) -> None:
