@@ -23,6 +23,11 @@ What it measures, each against a baseline measured in the same run:
    when ``CMF_TEST_POSTGRES_URL`` names a server: a throwaway database
    ``cmf_bench_<random>`` is created on it and dropped afterwards. The figure is
    reported (and compared with the SQLite target); no target of its own.
+4. **Redaction** (:mod:`cmf_core.redact`) — what passing one execution's
+   command, params, properties and error through the redactor costs, timed
+   directly (a plain command, and one full of secrets), and as the difference
+   between executions as in 1 on two stores, redaction on and off, interleaved.
+   **Target: ≤ 0.2 ms per execution** (shared with the exit/flush hook).
 
 cmflib's own figure (about 7 s per execution, as reported) cannot be measured
 here: cmflib is not installed, and it needs ML Metadata and DVC.
@@ -52,6 +57,7 @@ from bench.harness import guard, machine, make_project, summary_ms
 
 TARGET_EXECUTION_MS = 5.0
 TARGET_VALUES_PER_S = 100_000
+TARGET_REDACTION_MS = 0.2
 # MLflow 3 sends usage telemetry unless told not to; the benchmark stays offline.
 MLFLOW_OFFLINE = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 POSTGRES_ENV = "CMF_TEST_POSTGRES_URL"
@@ -134,6 +140,7 @@ def run_all(*, quick: bool, sizes: dict[str, int]) -> dict[str, Any]:
         }
 
         result["execution_postgresql"] = bench_postgresql(root, sizes)
+        result["redaction"] = bench_redaction(root, sizes)
     return result
 
 
@@ -299,6 +306,73 @@ def bench_mlflow_step_metrics(folder: Path, sizes: dict[str, int]) -> dict[str, 
         "repeats": len(rates),
         "values_per_s": round(statistics.median(rates)),
         "values_per_s_each": [round(r) for r in rates],
+    }
+
+
+# -- redaction --------------------------------------------------------------------------------
+
+PLAIN_COMMAND = "python train.py --epochs 3 --lr 0.01 --batch-size 32 data/input.csv data/model.bin"
+SECRET_COMMAND = (
+    "python train.py --epochs 3 --hf-token hf_QwErTy1234QwErTy1234QwErTy1234abcd "
+    "--db https://alice:s3cret@db.example.com/runs DB_PASSWORD=hunter2 data/input.csv"
+)
+
+
+def redact_one_execution(redactor: Any, command: str) -> None:
+    """What the store's writes pass through the redactor for one execution."""
+    redactor.command(command)
+    redactor.mapping({"lr": 0.01, "epochs": 3})
+    redactor.mapping({})
+    redactor.text(None)
+
+
+def bench_redaction(root: Path, sizes: dict[str, int]) -> dict[str, Any]:
+    from cmf_core import Cmf, Redactor, Store
+
+    redactor = Redactor()
+    direct: dict[str, float] = {}
+    for name, command in (("plain_command", PLAIN_COMMAND), ("secret_command", SECRET_COMMAND)):
+        loops = 2_000 if sizes["executions"] < 100 else 20_000
+        started = time.perf_counter()
+        for _ in range(loops):
+            redact_one_execution(redactor, command)
+        direct[f"{name}_us"] = round((time.perf_counter() - started) / loops * 1e6, 2)
+    source, model = root / "data" / "input.csv", root / "data" / "model.bin"
+    times: dict[bool, list[float]] = {True: [], False: []}
+    stores = {
+        on: Store(f"sqlite:///{root / '.cmf' / f'redact_{on}.db'}", redactor=Redactor(enabled=on))
+        for on in (True, False)
+    }
+    recorders = {
+        on: Cmf(pipeline="bench", store=store, project_root=root) for on, store in stores.items()
+    }
+    try:
+        for i in range(sizes["warmup"] + sizes["executions"]):
+            for on in (True, False) if i % 2 else (False, True):
+                model.write_bytes(f"model {i} {on}\n".encode())
+                started = time.perf_counter()
+                with recorders[on].execution("train", params={"lr": 0.01, "epochs": 3}) as run:
+                    run.log_dataset(source, event="input")
+                    run.log_model(model, event="output")
+                    run.log_metrics({"accuracy": 0.93, "loss": 0.21, "f1": 0.88})
+                if i >= sizes["warmup"]:
+                    times[on].append(time.perf_counter() - started)
+    finally:
+        for recorder in recorders.values():
+            recorder.close()
+        for store in stores.values():
+            store.close()
+    on_ms = statistics.median(times[True]) * 1000
+    off_ms = statistics.median(times[False]) * 1000
+    per_execution_ms = direct["plain_command_us"] / 1000
+    return {
+        "what": "the redactor's calls for one execution (command, params, properties, error)",
+        "target_ms": TARGET_REDACTION_MS,
+        **direct,
+        "execution_median_ms_redaction_on": round(on_ms, 3),
+        "execution_median_ms_redaction_off": round(off_ms, 3),
+        "on_minus_off_ms": round(on_ms - off_ms, 3),
+        "meets_target": per_execution_ms <= TARGET_REDACTION_MS,
     }
 
 

@@ -53,35 +53,41 @@ _NAMED_VALUE = re.compile(
 )
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@'\"]*):([^/\s@'\"]+)@")
-_SHAPES = re.compile(
-    "|".join(
-        (
-            r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
-            r"\bgh[pousr]_[A-Za-z0-9]{30,}\b",
-            r"\bgithub_pat_[A-Za-z0-9_]{30,}\b",
-            r"\bhf_[A-Za-z0-9]{30,}\b",
-            r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
-            r"\bsk-[A-Za-z0-9_-]{20,}",
-            r"\bAIza[0-9A-Za-z_-]{35}",
-            r"\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*",
-            r"(?<![\w-])cmf_[A-Za-z0-9_-]{43}(?![\w-])",
-            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-        )
-    ),
-    re.DOTALL,
+# Well-known token shapes, each with the lowercase hint that must be in a text to look for it.
+_SHAPES = tuple(
+    (hint, re.compile(pattern, re.DOTALL))
+    for hint, pattern in (
+        ("akia", r"\bAKIA[0-9A-Z]{16}\b"),
+        ("asia", r"\bASIA[0-9A-Z]{16}\b"),
+        ("abia", r"\bABIA[0-9A-Z]{16}\b"),
+        ("acca", r"\bACCA[0-9A-Z]{16}\b"),
+        ("gh", r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
+        ("github_pat_", r"\bgithub_pat_[A-Za-z0-9_]{30,}\b"),
+        ("hf_", r"\bhf_[A-Za-z0-9]{30,}\b"),
+        ("xox", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+        ("sk-", r"\bsk-[A-Za-z0-9_-]{20,}"),
+        ("aiza", r"\bAIza[0-9A-Za-z_-]{35}"),
+        ("eyj", r"\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*"),
+        ("cmf_", r"(?<![\w-])cmf_[A-Za-z0-9_-]{43}(?![\w-])"),
+        ("private", r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    )
 )
 # Cheap first looks (substring tests on the lowercased text, far faster than the regular
-# expressions): a text holding none of these words or shapes' starts is stored unscanned.
+# expressions): a text holding none of these words is not scanned for named values.
 _WORD_HINTS = ("pass", "token", "secret", "key", "credential")
-_SHAPE_HINTS: tuple[str, ...] = ("akia", "asia", "abia", "acca", "gh", "hf_", "xox", "sk-")
-_SHAPE_HINTS += ("github_pat_", "aiza", "eyj", "cmf_", "private")
+_ALL_HINTS = _WORD_HINTS + tuple(hint for hint, _ in _SHAPES)
+# A shell word: unquoted characters, '…', "…" (with \" and \\), or a backslash escape.
+_SHELL_WORD = re.compile(r"""(?:[^\s'"\\]+|'[^']*'|"(?:[^"\\]|\\.)*"|\\.)+""", re.DOTALL)
+_SHELL_PART = re.compile(r"""([^\s'"\\]+)|'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)""", re.DOTALL)
+_DOUBLE_QUOTED_ESCAPE = re.compile(r'\\(["\\])')
 
 
 def _builtin(text: str) -> str:
     """``text`` with the built-in kinds of secret replaced (each scanned only when hinted)."""
     low = text.lower()
-    if any(hint in low for hint in _SHAPE_HINTS):
-        text = _SHAPES.sub(MASK, text)
+    for hint, shape in _SHAPES:
+        if hint in low:
+            text = shape.sub(MASK, text)
     if "@" in low and "://" in low:
         text = _USERINFO.sub(rf"\1:{MASK}@", text)
     if any(hint in low for hint in _WORD_HINTS):
@@ -115,11 +121,11 @@ class Redactor:
         """
         if not value or not self.enabled:
             return value
-        if _builtin(value) == value:
+        low = value.lower()
+        if not any(hint in low for hint in _ALL_HINTS) and not ("@" in low and "://" in low):
             return self._extra(value)
-        try:
-            words = shlex.split(value)
-        except ValueError:
+        words = split_command(value)
+        if words is None:
             return self.text(value)
         redacted = self.argv(words)
         return self._extra(value if redacted == words else shlex.join(redacted))
@@ -181,6 +187,25 @@ class Redactor:
 
 
 @functools.lru_cache(maxsize=4096)
+def split_command(line: str) -> list[str] | None:
+    """``line`` split into words as POSIX ``shlex.split`` does (ten times faster); None when
+    its quotes do not balance."""
+    words, end = [], 0
+    for match in _SHELL_WORD.finditer(line):
+        if line[end : match.start()].strip():
+            return None  # something no word took: an unbalanced quote
+        words.append("".join(_unquote(part) for part in _SHELL_PART.finditer(match.group())))
+        end = match.end()
+    return words if not line[end:].strip() else None
+
+
+def _unquote(part: re.Match[str]) -> str:
+    bare, single, double, escaped = part.groups()
+    if double is not None:
+        return _DOUBLE_QUOTED_ESCAPE.sub(r"\1", double)
+    return next(p for p in (bare, single, escaped) if p is not None)
+
+
 def _is_secret_name(name: str) -> bool:
     return _SECRET_NAME.search(name) is not None
 

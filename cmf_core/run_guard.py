@@ -27,8 +27,6 @@ import weakref
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from cmf_core.store.base import after_store_calls
-
 if TYPE_CHECKING:
     from cmf_core.run import Run
     from cmf_core.store import Store
@@ -127,7 +125,10 @@ class RunGuard:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # The main thread may be inside a store call (holding SQLite's write lock):
-        # act once that call ends, not from inside it.
+        # act once that call ends, not from inside it. (Imported here: a run exists, so
+        # the store is loaded; at the top it would load SQLAlchemy with ``import cmf_core``.)
+        from cmf_core.store.base import after_store_calls
+
         after_store_calls(lambda: self._act_on(signum, frame))
 
     def _act_on(self, signum: int, frame: FrameType | None) -> None:

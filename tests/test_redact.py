@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from mcp_support import connect, make_server, text
 
 from cmf_core.cmflib.importer import import_mlmd
 from cmf_core.config import default_store_url
 from cmf_core.errors import ConfigError
-from cmf_core.redact import Redactor
+from cmf_core.redact import Redactor, split_command
 from cmf_core.store import Store
 from cmf_core.tracking import Cmf
 from cmf_mcp.cli.main import cli
@@ -154,6 +156,15 @@ def test_texts_and_mappings_are_redacted_and_redaction_is_idempotent() -> None:
     assert redactor.command(command) == command
 
 
+@given(st.text(alphabet=st.sampled_from(list("ab -='\"\\\n\té")), max_size=30))
+def test_command_lines_split_into_the_words_the_shell_sees(line: str) -> None:
+    try:
+        expected: list[str] | None = shlex.split(line)
+    except ValueError:
+        expected = None
+    assert split_command(line) == expected
+
+
 def test_extra_patterns_add_to_the_built_in_ones_and_a_group_redacts_only_itself() -> None:
     redactor = Redactor(patterns=[r"corp-[0-9]{6}", r"pin=([0-9]+)"])
     assert redactor.text("id corp-123456 pin=9999 --token x") == "id *** pin=*** --token ***"
@@ -181,8 +192,8 @@ def test_secrets_given_to_the_python_api_are_in_no_table_and_no_surface(
 
 def test_secrets_on_a_cmf_run_command_line_are_in_no_table(project: Path) -> None:
     argv = [sys.executable, "-c", "raise SystemExit(3)"]
-    for given, _ in COMMAND_SECRETS.values():
-        argv += shlex.split(given)
+    for written, _ in COMMAND_SECRETS.values():
+        argv += shlex.split(written)
     result = CliRunner().invoke(
         cli,
         [

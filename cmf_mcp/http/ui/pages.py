@@ -184,8 +184,12 @@ def artifact(
     read = [e for e in detail.events if e.direction == "input"]
     paths = sorted({e.path for e in detail.events})
     ids = [e.execution_id for e in detail.events]
-    where, unchecked, trouble = _whereabouts(
-        request, store, key, ids, every_remote=remotes == "all"
+    from cmf_mcp.http.ui.whereabouts import whereabouts  # the artifact modules, when first needed
+
+    where, unchecked, trouble = (
+        whereabouts(store, root, key, ids, every_remote=remotes == "all")
+        if request.app.state.ui.is_open
+        else (None, [], None)
     )
     return page(
         request,
@@ -198,50 +202,6 @@ def artifact(
         unchecked=unchecked,
         trouble=trouble,
     )
-
-
-def _whereabouts(
-    request: Request, store: Store, digest: str, ids: list[str], *, every_remote: bool
-) -> tuple[object, list[str], str | None]:
-    """Workspace, cache and remote state of the artifact's bytes, the remotes not asked,
-    and why a remote could not be asked (``cmf ui`` only: a team server has no workspace
-    of its users).
-
-    Folder remotes are asked on every view (a ``stat`` per object); a network remote
-    (s3://, ssh://, …) only when the user asks for it, since that is a round trip per
-    page view, and one that fails leaves the rest of the answer standing.
-    """
-    if not request.app.state.ui.is_open or not ids:
-        return None, [], None
-    from cmf_core.artifacts.cache import Cache
-    from cmf_core.artifacts.remote_store import RemoteStore
-    from cmf_core.artifacts.remotes import list_remotes
-    from cmf_core.artifacts.status import artifact_status
-
-    root = _root(request)
-
-    def status(remotes: list[RemoteStore]) -> object:
-        rows = artifact_status(
-            store,
-            Cache.for_project(root),
-            root,
-            remotes=remotes,
-            executions=ids[:100],
-            stat_cache=store if store.dialect == "sqlite" else None,
-        )
-        return next((row for row in rows if row.digest == digest), None)
-
-    try:
-        known, _ = list_remotes(root)
-        local = [RemoteStore(r) for r in known if r.is_local]
-        if not every_remote:
-            return status(local), [r.name for r in known if not r.is_local], None
-        try:
-            return status([RemoteStore(r) for r in known]), [], None
-        except CmfError as exc:  # a network remote that cannot be reached
-            return status(local), [r.name for r in known if not r.is_local], str(exc)
-    except CmfError:
-        return None, [], None
 
 
 @pages.get("/lineage")

@@ -3,12 +3,14 @@ for a whole page in one query (:func:`cmf_core.annotate.labels_of`) and bounded 
 
 Rows (search results, lineage nodes) carry at most :data:`ROW_LABELS` labels with values
 clipped to :data:`ROW_VALUE` characters; one record's view (get_execution, get_artifact)
-carries up to :data:`~cmf_core.annotate.LABELS_SHOWN`, clipped to :data:`VIEW_VALUE`.
+carries up to :data:`~cmf_core.annotate.LABELS_SHOWN`, clipped to :data:`VIEW_VALUE`; the
+labels of one record are also kept within a size (:data:`ROW_BUDGET`, :data:`VIEW_BUDGET`),
+counted as the output budget counts: JSON, ASCII-escaped.
 """
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import Field
 
@@ -19,17 +21,20 @@ if TYPE_CHECKING:
     from cmf_core.store import Store
 
 ROW_LABELS = 10
-ROW_VALUE = 100
+ROW_VALUE = 100  # characters of JSON (ASCII-escaped, as the output budget counts)
+ROW_BUDGET = 1_500  # all of one row's labels
 VIEW_VALUE = 200
+VIEW_BUDGET = 5_000
 Kind = Literal["execution", "artifact"]
 
 Labels = Annotated[
     dict[str, str] | None,
     Field(
         description="[user data] Current labels (key -> value) set with annotate: at most "
-        f"{LABELS_SHOWN} for one record (values cut to {VIEW_VALUE} characters) and "
-        f"{ROW_LABELS} per row of a list ({ROW_VALUE} characters); None when it has none. "
-        "Filter on them with where='labels.KEY = \"value\"'."
+        f"{LABELS_SHOWN} for one record (values cut to {VIEW_VALUE} characters, all within "
+        f"{VIEW_BUDGET:,}) and {ROW_LABELS} per row of a list ({ROW_VALUE} characters, all "
+        f"within {ROW_BUDGET:,}), first by key; None when it has none. Filter on them with "
+        "where='labels.KEY = \"value\"'."
     ),
 ]
 
@@ -46,11 +51,48 @@ def read_labels(
 ) -> dict[str, dict[str, str]]:
     """The labels of ``keys`` (full ids or digests), bounded as rows or as one record."""
     found = labels_of(store, kind, keys, limit=ROW_LABELS if rows else LABELS_SHOWN)
-    most = ROW_VALUE if rows else VIEW_VALUE
-    return {
-        key: {k: v if len(v) <= most else v[: most - 1] + "…" for k, v in got.items()}
-        for key, got in found.items()
-    }
+    most, budget = (ROW_VALUE, ROW_BUDGET) if rows else (VIEW_VALUE, VIEW_BUDGET)
+    bounded = {key: bound(got, most=most, budget=budget) for key, got in found.items()}
+    return {key: got for key, got in bounded.items() if got}
+
+
+def bound(labels: dict[str, str], *, most: int, budget: int) -> dict[str, str]:
+    """``labels`` with each value cut to ``most`` characters of JSON and, in key order, as
+    many as fit in ``budget`` characters of JSON (written ASCII-escaped, as the budget is)."""
+    kept: dict[str, str] = {}
+    used = 2  # {}
+    for key, value in labels.items():
+        value = _clip(value, most)
+        cost = _escaped(key) + _escaped(value) + 8  # "k": "v",
+        if used + cost > budget:
+            break
+        kept[key], used = value, used + cost
+    return kept
+
+
+def fit_labels(view: Any, holder: Labelled, labels: dict[str, str] | None) -> None:
+    """Set ``holder.labels`` (a part of ``view``) to what of ``labels`` fits the room
+    ``view`` leaves in the output budget."""
+    from cmf_mcp.mcp.output.schemas import STRUCTURED_BUDGET, size_of
+
+    room = min(VIEW_BUDGET, STRUCTURED_BUDGET - size_of(view))
+    holder.labels = bound(labels, most=VIEW_VALUE, budget=room) or None if labels else None
+
+
+def _escaped(text: str) -> int:
+    return len(json.dumps(text)) - 2
+
+
+def _clip(value: str, most: int) -> str:
+    if _escaped(value) <= most:
+        return value
+    kept, used = [], _escaped("…")
+    for char in value:
+        used += _escaped(char)
+        if used > most:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def lineage_labels(store: "Store", graph: "LineageGraph") -> dict[str, dict[str, str]]:
@@ -82,11 +124,15 @@ def labels_text(labels: dict[str, str] | None) -> str:
 
 
 __all__ = [
+    "ROW_BUDGET",
     "ROW_LABELS",
     "ROW_VALUE",
+    "VIEW_BUDGET",
     "VIEW_VALUE",
     "Labels",
     "attach",
+    "bound",
+    "fit_labels",
     "label_rows",
     "labels_text",
     "lineage_labels",

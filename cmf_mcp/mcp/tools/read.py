@@ -24,7 +24,7 @@ from cmf_mcp.mcp.output import query as q
 from cmf_mcp.mcp.output.budget import execution_summary, result
 from cmf_mcp.mcp.output.choices import ArtifactTypeName, StatusName
 from cmf_mcp.mcp.output.stale import mark_stale
-from cmf_mcp.mcp.output.labels import label_rows, lineage_labels, read_labels
+from cmf_mcp.mcp.output.labels import fit_labels, label_rows, lineage_labels, read_labels
 from cmf_mcp.mcp.output.schemas import (
     ArtifactRef,
     ArtifactView,
@@ -349,7 +349,7 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             )
             run = view.execution.id
             labels = read_labels(state.store, "execution", [run], rows=False)
-            view.execution.labels = labels.get(run)
+            fit_labels(view, view.execution, labels.get(run))
             mark_stale(state.store, [view.execution], stale_after=state.settings.stale_after)
         return out.result(view, out.execution_text(view))
 
@@ -389,5 +389,5 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             executions = {i: state.store.get_execution(i) for i in ids}
             view = out.artifact_view(found, executions, detail, offset=offset, limit=limit)
             labels = read_labels(state.store, "artifact", [view.digest], rows=False)
-            view.labels = labels.get(view.digest)
+            fit_labels(view, view, labels.get(view.digest))
         return out.result(view, out.artifact_text(view))
