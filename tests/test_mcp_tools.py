@@ -21,7 +21,6 @@ READING = {
     "compare_runs",
     "metric_history",
     "reproduce",
-    "model_card",
 }
 
 

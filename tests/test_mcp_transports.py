@@ -125,6 +125,25 @@ def test_a_write_token_records_and_a_read_token_only_reads_over_http(
         client.ok("end_execution", {"execution_id": run})
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_read_token_lists_only_the_read_tools(
+    http_server: tuple[str, dict[str, str]], mode: str
+) -> None:
+    url, secrets = http_server
+    with drive(over_http(url, secrets["read"], mode)) as client:
+        read = client.run("list_tools").tools
+        refused = client.error("start_execution", {"pipeline": "p", "stage": "s"})
+    with drive(over_http(url, secrets["write"], mode)) as client:
+        every = client.run("list_tools").tools
+    assert read and all(t.annotations and t.annotations.read_only_hint for t in read)
+    hidden = {t.name for t in every} - {t.name for t in read}
+    assert {"start_execution", "log_artifact", "log_metrics", "end_execution"} <= hidden
+    assert all(
+        not (t.annotations and t.annotations.read_only_hint) for t in every if t.name in hidden
+    )
+    assert "Token 'read' may only read" in refused and "--scope write" in refused
+
+
 @pytest.mark.parametrize("secret", [None, "cmf_not-a-real-token", "revoked", "not-even-cmf"])
 def test_http_refuses_a_missing_unknown_or_revoked_token(
     http_server: tuple[str, dict[str, str]], secret: str | None

@@ -66,8 +66,7 @@ def card_text(card: "ModelCard") -> str:
         if e.params:
             lines.append("  params: " + ", ".join(f"{k}={v!r}" for k, v in e.params.items()))
         if p.metrics:
-            shown = ", ".join(f"{k}={_number(v)}" for k, v in p.metrics.items())
-            lines.append(f"  metrics: {shown}")
+            lines.append("  metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in p.metrics.items()))
         code = e.git_commit_start or "no commit recorded"
         dirty = " (uncommitted changes)" if e.git_is_dirty else ""
         branch = f" on {e.git_branch}" if e.git_branch else ""
@@ -91,7 +90,3 @@ def card_text(card: "ModelCard") -> str:
         for r in card.consumers
     ]
     return "\n".join(lines)
-
-
-def _number(value: float | None) -> str:
-    return "nan" if value is None else f"{value:.6g}"

@@ -326,6 +326,7 @@ class LoggedMetrics(Output):
     count: int
     names: list[str]
     step: int | None
+    steps: int | None = Field(None, description="Steps logged, for a batch; else None.")
 
 
 class EndedExecution(Output):

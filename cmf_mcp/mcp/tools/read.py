@@ -55,17 +55,15 @@ Optional = Annotated[str | None, StringConstraints(max_length=255)]
 
 
 def register_read_tools(server: MCPServer[Any], state: ServerState) -> None:
-    from cmf_mcp.mcp.tools.card import register_card_tools
     from cmf_mcp.mcp.tools.metrics import register_metric_tools
 
     register_records(server, state)
     register_queries(server, state)
     register_metric_tools(server, state)
-    register_card_tools(server, state)
 
 
 def register_queries(server: MCPServer[Any], state: ServerState) -> None:
-    @server.tool(annotations=READ)
+    @server.tool(title="Search runs", annotations=READ)
     def search_executions(
         where: ExecutionFilter = None,
         pipeline: Annotated[Name | None, Field(description="Only this pipeline.")] = None,
@@ -127,7 +125,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
         return result(out, q.executions_text(out))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="Search artifacts", annotations=READ)
     def search_artifacts(
         where: ArtifactFilter = None,
         type: Annotated[
@@ -189,7 +187,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
         return result(out, q.artifacts_text(out))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="Lineage graph", annotations=READ)
     def query_lineage(
         node: Annotated[
             str,
@@ -239,7 +237,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             out = q.lineage_out(graph, detail, lineage_labels(state.store, graph))
         return result(out, q.lineage_text(out))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="Compare runs", annotations=READ)
     def compare_runs(
         ids: Annotated[
             list[ExecutionRef],
@@ -263,7 +261,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             out = c.compare_out(compare(state.store, ids), detail)
         return result(out, c.compare_text(out))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="One metric step by step", annotations=READ)
     def metric_history(
         execution_id: ExecutionRef,
         name: Annotated[Name, Field(description="The metric, e.g. 'loss'.")],
@@ -283,7 +281,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
             )
         return result(out, c.metric_history_text(out))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="Recipe to reproduce a run", annotations=READ)
     def reproduce(
         execution_id: ExecutionRef,
         detail: Detail = "concise",
@@ -301,7 +299,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
 
 def register_records(server: MCPServer[Any], state: ServerState) -> None:
-    @server.tool(annotations=READ)
+    @server.tool(title="List pipelines", annotations=READ)
     def list_pipelines(
         detail: Detail = "concise",
         limit: Annotated[int, Field(ge=1, le=200, description="Pipelines per page.")] = 50,
@@ -328,7 +326,7 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             mlmd = found.name if found is not None else None
         return out.result(page, out.pipelines_text(page, mlmd))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="One run", annotations=READ)
     def get_execution(
         execution_id: ExecutionRef,
         detail: Detail = "concise",
@@ -353,7 +351,7 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             mark_stale(state.store, [view.execution], stale_after=state.settings.stale_after)
         return out.result(view, out.execution_text(view))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="One artifact", annotations=READ)
     def get_artifact(
         reference: ArtifactRef,
         detail: Detail = "concise",

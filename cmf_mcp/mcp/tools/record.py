@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types import CallToolResult, ListRootsRequest, ListRootsResult
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from cmf_core.digest import short_digest
 from cmf_core.errors import CmfWarning
@@ -39,6 +39,14 @@ from cmf_mcp.mcp.state import (
     require_write,
     tool_errors,
     with_heartbeat,
+)
+from cmf_mcp.mcp.tools.metric_steps import (
+    MAX_STEP,
+    METRICS,
+    STEPS,
+    Metrics,
+    Steps,
+    check_form,
 )
 
 
@@ -84,7 +92,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             return None
         return answer
 
-    @server.tool(annotations=RECORD)
+    @server.tool(title="Start recording a run", annotations=RECORD)
     def start_execution(
         pipeline: Annotated[Name, Field(description="Pipeline name, e.g. 'fraud-detection'.")],
         stage: Annotated[Name, Field(description="Stage name within it, e.g. 'train'.")],
@@ -136,7 +144,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
         )
         return out.result(started, text)
 
-    @server.tool(annotations=RECORD_IDEMPOTENT)
+    @server.tool(title="Record an input or output file", annotations=RECORD_IDEMPOTENT)
     async def log_artifact(
         execution_id: ExecutionRef,
         path: Annotated[
@@ -223,47 +231,61 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
         )
         return out.result(logged, text)
 
-    @server.tool(annotations=RECORD_IDEMPOTENT)
+    @server.tool(title="Record metrics", annotations=RECORD_IDEMPOTENT)
     def log_metrics(
         execution_id: ExecutionRef,
-        metrics: Annotated[
-            dict[Name, float],
-            BeforeValidator(_distinct_keys),
-            Field(
-                min_length=1,
-                max_length=1_000,
-                description="name -> number, e.g. {'accuracy': 0.93}.",
-            ),
-        ],
+        metrics: Annotated[Metrics | None, Field(description=METRICS)] = None,
         step: Annotated[
             int | None,
             Field(
                 ge=0,
-                le=2**62,
+                le=MAX_STEP,
                 description="Omit for final results; give the step (epoch) "
                 "for one point of a series such as loss per epoch.",
             ),
         ] = None,
+        steps: Annotated[Steps | None, Field(description=STEPS)] = None,
     ) -> Annotated[CallToolResult, LoggedMetrics]:
-        """Record metrics of a running execution: final results, or one step of series.
+        """Record metrics of a running execution: final results, one step of series, or a
+        batch of steps (a whole loss curve in one call).
 
-        Re-sending an equal value is harmless; a different value for the same name (and step)
-        is refused, since recorded history never changes. metric_history reads a series back.
+        Give either metrics (with step for one point of each series) or steps. Re-sending
+        an equal value is harmless; a different value for the same name (and step) is
+        refused, since recorded history never changes. metric_history reads a series back.
         """
         require_write()
+        check_form(metrics, step, steps)
         with tool_errors(state):
             run = state.cmf.attach(execution_id)
-            run.log_metrics(metrics, step=step)
+            if steps is None:
+                assert metrics is not None
+                run.log_metrics(metrics, step=step)
+            else:
+                for item in steps:
+                    run.log_metrics(item.values, step=item.step)
             run.flush()
+        if steps is None:
+            assert metrics is not None
+            names, count = list(metrics), len(metrics)
+        else:
+            names = list(dict.fromkeys(n for item in steps for n in item.values))
+            count = sum(len(item.values) for item in steps)
         logged = LoggedMetrics(
-            execution_id=run.id, count=len(metrics), names=list(metrics)[:50], step=step
+            execution_id=run.id,
+            count=count,
+            names=names[:50],
+            step=step,
+            steps=None if steps is None else len(steps),
         )
-        at = "" if step is None else f" at step {step}"
+        if steps is not None:
+            at = f" over {len(steps)} step(s) ({steps[0].step}…{steps[-1].step})"
+        else:
+            at = "" if step is None else f" at step {step}"
         return out.result(
-            logged, f"Logged {len(metrics)} metric(s){at} for execution {short_id(run.id)}."
+            logged, f"Logged {count} metric value(s){at} for execution {short_id(run.id)}."
         )
 
-    @server.tool(annotations=RECORD)
+    @server.tool(title="End a recorded run", annotations=RECORD)
     def end_execution(
         execution_id: ExecutionRef,
         status: Annotated[
@@ -287,21 +309,6 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
             summary = out.execution_summary(run.execution, "concise")
         ended = EndedExecution(execution=summary)
         return out.result(ended, "Ended " + "\n".join(out.summary_lines(summary)))
-
-
-def _distinct_keys(value: Any) -> Any:
-    """Refuse names that become equal once surrounding spaces are stripped (' x' and 'x')."""
-    if isinstance(value, dict):
-        seen: dict[str, str] = {}
-        for key in value:
-            if isinstance(key, str):
-                other = seen.setdefault(key.strip(), key)
-                if other != key:
-                    raise ValueError(
-                        f"the names {other!r} and {key!r} are the same metric once spaces are "
-                        "stripped; send one of them"
-                    )
-    return value
 
 
 def _root_paths(roots: ListRootsResult | None) -> list[Path]:
