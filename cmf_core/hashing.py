@@ -51,13 +51,13 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _json_string
 from operator import itemgetter
 from pathlib import Path
-from typing import Protocol
 
 from cmf_core.digest import dir_digest, file_digest, is_dir_digest
 from cmf_core.dir_walk import WalkedFile, walk_dir
 from cmf_core.errors import ArtifactError, InvalidInputError, Kind
 from cmf_core.file_errors import changed_error, os_error, special_error, stopped_error
 from cmf_core.progress import HashProgress
+from cmf_core.stat_entries import MemoryStatCache, StatCache, StatEntry
 
 BLOCK_SIZE = 1 << 20
 """Bytes read (and hashed) at a time; hashlib releases the GIL on blocks this big."""
@@ -104,48 +104,6 @@ class DigestInfo:
     def is_dir(self) -> bool:
         """Whether the digest names a directory manifest."""
         return is_dir_digest(self.digest)
-
-
-@dataclass(frozen=True, slots=True)
-class StatEntry:
-    """What the stat cache remembers about one regular file."""
-
-    path: str
-    """Absolute, normalised path (a symlink's own path; the stat is its target's)."""
-    inode: int
-    mtime_ns: int
-    size: int
-    md5: str
-    """32 hex characters."""
-
-
-class StatCache(Protocol):
-    """Where md5s of files already read are kept, keyed by path and checked by stat."""
-
-    def get_stat_entries(self, paths: Sequence[str]) -> dict[str, StatEntry]:
-        """Return the entries known for ``paths`` (missing paths are left out)."""
-        ...
-
-    def put_stat_entries(self, entries: Sequence[StatEntry]) -> None:
-        """Store ``entries``, replacing any entry for the same path."""
-        ...
-
-
-class MemoryStatCache:
-    """A :class:`StatCache` held in a dict, for tests and callers without a store."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, StatEntry] = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get_stat_entries(self, paths: Sequence[str]) -> dict[str, StatEntry]:
-        known = self._entries
-        return {path: entry for path in paths if (entry := known.get(path)) is not None}
-
-    def put_stat_entries(self, entries: Sequence[StatEntry]) -> None:
-        self._entries.update((entry.path, entry) for entry in entries)
 
 
 def hash_path(

@@ -5,9 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_support import MODES, connect, make_server, text, write
+from mcp_support import MODES, connect, drive, make_server, over_http, text, write
+from test_mcp_transports import http_server
 
 from cmf_mcp.mcp.server import CmfServer
+
+__all__ = ["http_server"]  # the fixture, used by name
 
 
 @pytest.fixture
@@ -151,3 +154,21 @@ def test_a_read_only_server_does_not_offer_annotate(bare_project: Path, sqlite_u
         server.close()
     assert "annotate" not in names and "get_artifact" in names
     assert "Unknown tool" in refused
+
+
+def test_over_http_the_author_is_the_token_and_a_read_token_cannot_annotate(
+    http_server: tuple[str, dict[str, str]], bare_project: Path
+) -> None:
+    url, secrets = http_server
+    write(Path("data/raw.csv"), "a\n")
+    with drive(over_http(url, secrets["write"])) as client:
+        started = client.ok("start_execution", {"pipeline": "p", "stage": "s"})
+        arguments = {"execution_id": started["execution_id"], "path": "data/raw.csv"}
+        client.ok("log_artifact", {**arguments, "event": "input"})
+        said = client.ok("annotate", {"reference": "data/raw.csv", "key": "quality", "value": "ok"})
+    with drive(over_http(url, secrets["read"])) as client:
+        refused = client.call("annotate", {"reference": "data/raw.csv", "key": "q", "value": "x"})
+        seen = client.ok("get_artifact", {"reference": "data/raw.csv"})
+    assert said["author"] == "write"
+    assert refused.is_error and text(refused) != "Error executing tool annotate"
+    assert seen["labels"] == {"quality": "ok"}

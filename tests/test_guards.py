@@ -235,3 +235,18 @@ def test_no_two_modules_import_each_other_even_through_others() -> None:
     assert import_circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     circles = [" <-> ".join(group) for group in import_circles(graph)]
     assert circles == [], "import circles (an import under TYPE_CHECKING alone does not count)"
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_outside_the_migrations_is_over_400_lines() -> None:
+    """One idea per module: a module that grows past this is split by idea."""
+    long = [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for folder in ("cmf_core", "cmf_mcp")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    ]
+    assert long == [], "split these by idea"

@@ -230,6 +230,7 @@ PLAUSIBLE: dict[str, dict[str, Any]] = {
         "cursor": cursors,
     },
     "reproduce": {"execution_id": ids, "detail": st.sampled_from(["concise", "full"])},
+    "model_card": {"model": references, "detail": st.sampled_from(["concise", "full"])},
 }
 
 

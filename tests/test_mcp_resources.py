@@ -64,6 +64,7 @@ def test_resources_serve_pipelines_executions_and_artifacts_as_json(
         "cmf://executions/{id}",
         "cmf://artifacts/{digest}",
         "cmf://lineage/{digest}",
+        "cmf://models/{reference}",
     }
     assert diagram.mime_type == "text/vnd.mermaid"
     assert diagram.text.startswith("flowchart LR") and diagram.text.count("-->") == 2

@@ -21,6 +21,7 @@ READING = {
     "compare_runs",
     "metric_history",
     "reproduce",
+    "model_card",
 }
 
 

@@ -3,10 +3,13 @@
 import json
 import math
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from mcp.shared.exceptions import MCPError
+from mcp_support import MODES, connect, make_server, size_in_chars, text
 
 from cmf_core.errors import InvalidInputError, NotFoundError
 from cmf_core.graph import card as card_module
@@ -108,7 +111,7 @@ def test_a_card_names_the_model_its_run_its_data_code_environment_and_users(
     assert producer is not None
     assert producer.execution.id == runs["train"]
     assert producer.execution.params == {"lr": 0.01, "epochs": 5}
-    assert producer.metrics["f1"] == 0.91 and math.isnan(producer.metrics["loss"])
+    assert producer.metrics == {"f1": 0.91, "loss": None}  # NaN as None: the card is JSON
     assert (producer.execution.git_commit_start, producer.execution.git_is_dirty) == (
         "c" * 40,
         True,
@@ -141,7 +144,7 @@ def test_lists_are_capped_with_their_totals(store: Store, monkeypatch: pytest.Mo
     monkeypatch.setattr(card_module, "MAX_SOURCES", 1)
     card = model_card(store, d(30))
     assert len(card.consumers) == 2
-    assert (card.consumers_total, card.consumers_total_is_lower_bound) == (4, True)
+    assert (card.consumers_total, card.consumers_total_is_lower_bound) == (3, True)
     assert len(card.sources) == 1 and card.sources_total == 3
 
 
@@ -226,3 +229,62 @@ def test_cmf_card_errors_are_one_line(store: Store, store_url: str) -> None:
     assert code == 1
     assert err.startswith("Error: A model card starts from a model")
     assert d(30) in err
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_model_card_tool_and_resource_answer_in_one_call(
+    bare_project: Path, sqlite_url: str, mode: str
+) -> None:
+    with Store(sqlite_url) as store:
+        runs = pipeline(store)
+        store.insert_annotation(target_kind="artifact", target_key=d(30), key="stage",
+                                value="prod", note=None, author="ana")  # fmt: skip
+    server = make_server(sqlite_url)
+    try:
+        with connect(server, mode) as client:
+            card = client.ok("model_card", {"model": "models/model.pkl"})["card"]
+            shown = text(client.call("model_card", {"model": d(30), "detail": "full"}))
+            ambiguous = client.error("model_card", {"model": d(30)[:12]})
+            (content,) = client.run("read_resource", f"cmf://models/{d(30)}").contents
+            refused = client.error("model_card", {"model": runs["train"]})
+            unknown = client.error("model_card", {"model": "models/none.pkl"})
+            with pytest.raises(MCPError, match="No artifact was logged under the path"):
+                client.run("read_resource", "cmf://models/models%2Fnone.pkl")
+    finally:
+        server.close()
+    assert card["producer"]["execution"]["id"] == runs["train"]
+    assert card["producer"]["metrics"] == {"f1": 0.91, "loss": None}
+    assert [s["digest"] for s in card["sources"]] == [d(3), d(1), d(2)]
+    assert card["consumers_total"] == 2 and card["labels"][0]["value"] == "prod"
+    assert json.loads(content.text)["card"]["digest"] == d(30)
+    assert f"made by execution {runs['train']}: fraud/train completed" in shown
+    assert 'label stage [user data]: "prod"' in shown
+    assert f"  {runs['eval1']} fraud/evaluate completed" in shown
+    assert f"is execution {runs['train']}; it wrote {d(30)} (models/model.pkl)" in refused
+    assert "models/none.pkl" in unknown
+    assert "matches more than one artifact" in ambiguous and "Give more characters" in ambiguous
+
+
+def test_a_card_with_huge_values_stays_within_the_output_budget(
+    bare_project: Path, sqlite_url: str
+) -> None:
+    with Store(sqlite_url) as store:
+        params = {f"p{i}": "x" * 5_000 for i in range(80)}
+        sources = [(f"data/raw-{i}-{'y' * 900}.csv", d(100 + i)) for i in range(40)]
+        train = run(store, "train", params=params, inputs=sources,
+                    outputs=[("models/model.pkl", d(30))])  # fmt: skip
+        for _ in range(15):
+            run(store, "evaluate", inputs=[("models/model.pkl", d(30))])
+    server = make_server(sqlite_url)
+    try:
+        with connect(server) as client:
+            for detail in ("concise", "full"):
+                result = client.call("model_card", {"model": d(30), "detail": detail})
+                assert not result.is_error, text(result)
+                assert size_in_chars(result) < 28_000
+                card = result.structured_content["card"]
+                assert card["producer"]["execution"]["id"] == train
+                assert card["sources_total"] == 40 and card["consumers_total"] == 15
+                assert result.structured_content["clipped"]
+    finally:
+        server.close()

@@ -16,14 +16,16 @@ connection (at most :data:`SOURCE_DEPTH` hops and :data:`SOURCE_NODES` nodes;
 ``sources_complete`` says whether it reached every source) plus a handful of single
 queries; no query per node. Lists are capped: :data:`MAX_PATHS` paths,
 :data:`MAX_SOURCES` sources, :data:`MAX_INPUTS` inputs, :data:`MAX_CONSUMERS` consumers,
-each with its total (consumers are counted up to :data:`COUNT_AT_MOST`;
-``consumers_total_is_lower_bound`` says when there were more).
+each with its total. Consumers are read up to :data:`COUNT_AT_MOST` in index order
+without a sort (a raw dataset may feed a million runs): ``consumers_total_is_lower_bound``
+says when there were more, and the runs shown are the oldest of those read.
 
 A card of an artifact that is not a model (a dataset, metrics) is still given, with
 ``is_model`` false and a ``note`` saying what it is: "what made this dataset" is the
 same question. An execution id is refused, naming the models that execution wrote.
 """
 
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +46,7 @@ MAX_INPUTS = 20
 MAX_CONSUMERS = 10
 MAX_PRODUCERS = 10
 MAX_LABELS = 20
-COUNT_AT_MOST = 10_000  # consumers counted exactly up to this many
+COUNT_AT_MOST = 1_000  # consumers counted exactly up to this many
 
 
 class CardArtifact(Record):
@@ -79,8 +81,8 @@ class CardProducer(Record):
     """The execution that wrote the artifact, with what it ran with and what it measured."""
 
     execution: Execution
-    metrics: dict[str, float]
-    """Final (execution-level) metrics; NaN as logged."""
+    metrics: dict[str, float | None]
+    """Final (execution-level) metrics; None where NaN was logged (so the card is JSON)."""
     environment: CardEnvironment | None
     inputs: list[CardArtifact]
     """What it read (its training data), at most :data:`MAX_INPUTS`."""
@@ -121,7 +123,7 @@ class ModelCard(Record):
     sources_complete: bool
     """False when the walk stopped at its depth or node limit before reaching every source."""
     consumers: list[CardRun]
-    """The runs that read it, oldest first."""
+    """Runs that read it, oldest first (of the first :data:`COUNT_AT_MOST` read)."""
     consumers_total: int
     consumers_total_is_lower_bound: bool
 
@@ -140,16 +142,15 @@ def model_card(store: "Store", reference: str, *, project_root: Path | None = No
             {e for e, d, way, _ in walk.edges if d == key and way == EventDirection.OUTPUT},
             key=lambda e: (walk.executions[e].started_at, e),
         )
-        full = reader.full_executions(made_by[:1])
-        consumers = reader.executions_of([key], EventDirection.INPUT, cap=MAX_CONSUMERS)
-        counted = reader.count_executions_of(key, EventDirection.INPUT, at_most=COUNT_AT_MOST)
+        readers = reader.execution_ids_of(key, EventDirection.INPUT, at_most=COUNT_AT_MOST)
+        shown = sorted(readers)[:MAX_CONSUMERS]  # ids are UUIDv7: id order is start order
+        full = reader.full_executions({*made_by[:1], *shown})
         paths = walk.start_paths  # the first 20
         if len(paths) >= MAX_PATHS:
             paths = reader.artifact_paths(key, limit=COUNT_AT_MOST)
     artifact = store.get_artifacts([key])[key]
     producer = _producer(store, walk, full[made_by[0]]) if made_by else None
     sources = _sources(walk, key)
-    by_id = {h.execution.id: h.execution for h in consumers[:MAX_CONSUMERS]}
     is_model = artifact.type is ArtifactType.MODEL
     return ModelCard(
         digest=key,
@@ -178,10 +179,10 @@ def model_card(store: "Store", reference: str, *, project_root: Path | None = No
                 status=e.status,
                 started_at=e.started_at,
             )
-            for e in by_id.values()
+            for e in (full[i] for i in shown if i in full)
         ],
-        consumers_total=max(counted, len(by_id)),
-        consumers_total_is_lower_bound=counted > COUNT_AT_MOST,
+        consumers_total=min(len(readers), COUNT_AT_MOST),
+        consumers_total_is_lower_bound=len(readers) > COUNT_AT_MOST,
     )
 
 
@@ -214,7 +215,10 @@ def _producer(store: "Store", walk: Walk, execution: Execution) -> CardProducer:
         )
     return CardProducer(
         execution=execution,
-        metrics=store.final_metrics([execution.id])[execution.id],
+        metrics={
+            k: None if math.isnan(v) else v
+            for k, v in store.final_metrics([execution.id])[execution.id].items()
+        },
         environment=environment,
         inputs=[_artifact(walk, d, paths) for d in inputs[:MAX_INPUTS]],
         inputs_total=len(inputs),

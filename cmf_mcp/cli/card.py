@@ -66,7 +66,8 @@ def card_text(card: "ModelCard") -> str:
         if e.params:
             lines.append("  params: " + ", ".join(f"{k}={v!r}" for k, v in e.params.items()))
         if p.metrics:
-            lines.append("  metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in p.metrics.items()))
+            shown = ", ".join(f"{k}={_number(v)}" for k, v in p.metrics.items())
+            lines.append(f"  metrics: {shown}")
         code = e.git_commit_start or "no commit recorded"
         dirty = " (uncommitted changes)" if e.git_is_dirty else ""
         branch = f" on {e.git_branch}" if e.git_branch else ""
@@ -90,3 +91,7 @@ def card_text(card: "ModelCard") -> str:
         for r in card.consumers
     ]
     return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    return "nan" if value is None else f"{value:.6g}"

@@ -6,6 +6,7 @@
 ``cmf://executions/{id}``      one execution (id or unique prefix), as get_execution
 ``cmf://artifacts/{digest}``   one artifact (digest or unique prefix), as get_artifact
 ``cmf://lineage/{digest}``     its upstream lineage (4 hops, 60 nodes) as Mermaid
+``cmf://models/{reference}``   one model's card (digest or unique prefix), as model_card
 =============================  =====================================================
 
 Each JSON body is the same bounded output model the matching tool returns.
@@ -105,3 +106,13 @@ def register_resources(server: MCPServer[Any], state: ServerState) -> None:
                 state.store, key, direction="upstream", depth=4, limit=60, project_root=root
             )
         return to_mermaid(graph)
+
+    @server.resource("cmf://models/{reference}", name="model_card", mime_type=JSON)
+    def model_card(reference: str) -> str:
+        """One model's card (digest or unique prefix), as the model_card tool gives it."""
+        from cmf_core.graph.card import model_card as card_of
+        from cmf_mcp.mcp.tools.card import card_out
+
+        with resource_errors(state):
+            found = card_of(state.store, reference[:200], project_root=state.project_root)
+        return card_out(found, "concise").model_dump_json()

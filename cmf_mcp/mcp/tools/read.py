@@ -55,11 +55,13 @@ Optional = Annotated[str | None, StringConstraints(max_length=255)]
 
 
 def register_read_tools(server: MCPServer[Any], state: ServerState) -> None:
+    from cmf_mcp.mcp.tools.card import register_card_tools
     from cmf_mcp.mcp.tools.metrics import register_metric_tools
 
     register_records(server, state)
     register_queries(server, state)
     register_metric_tools(server, state)
+    register_card_tools(server, state)
 
 
 def register_queries(server: MCPServer[Any], state: ServerState) -> None:
