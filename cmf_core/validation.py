@@ -53,6 +53,16 @@ def json_mapping(value: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
     return result
 
 
+def storable_text(text: str | None) -> str | None:
+    """A command or error text as both backends can hold it, never refused: NUL (which
+    PostgreSQL refuses) becomes the two characters ``\\0``, a lone surrogate (from a file
+    name that is not UTF-8) its escape ``\\udcXX``; all else is kept."""
+    if text is None or (text.isascii() and "\x00" not in text):
+        return text
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\0")
+
+
 def record_name(name: str, what: str) -> str:
     """A pipeline or stage name both backends can store: 1–255 characters, no control ones."""
     if len(name) > 255 or any(ord(c) < 32 or c == "\x7f" for c in name):

@@ -166,6 +166,13 @@ class StoreBase:
             with self._in_flight(), self._engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
+            if isinstance(exc, DataError) or (
+                isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+            ):  # a looked-up value the database refuses (NUL on PostgreSQL): nothing has it
+                raise InvalidInputError(
+                    f"The store cannot hold a value this lookup names: {first_line(exc)}. "
+                    "Nothing recorded matches it; change the value."
+                ) from exc
             raise StoreError(
                 f"Reading the store {{store}} failed: {first_line(exc)}.",
                 kind=Kind.STORE,

@@ -31,6 +31,7 @@ from cmf_core.store.schema import (
     stages,
     utcnow,
 )
+from cmf_core.validation import storable_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,7 @@ class Writes(StoreBase):
             "stage_id": stage_id,
             "status": ExecutionStatus.RUNNING.value,
             "started_at": started_at or utcnow(),
-            "command": self.redactor.command(command),
+            "command": self.redactor.command(storable_text(command)),
             "params": self.redactor.mapping(params or {}),
             "properties": self.redactor.mapping(properties or {}),
             "site": site,
@@ -184,7 +185,7 @@ class Writes(StoreBase):
                 .values(
                     status=status.value,
                     ended_at=utcnow(),
-                    error=self.redactor.text(error),
+                    error=self.redactor.text(storable_text(error)),
                     git_commit_end=git_commit_end,
                 )
             )
