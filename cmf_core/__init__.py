@@ -42,6 +42,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cmf_core.annotate import (
         LABELS_SHOWN,
+        MAX_KEY,
+        MAX_NOTE,
+        MAX_VALUE,
         annotate,
         annotation_history,
         check_annotation,
