@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from cmf_mcp.mcp.listing import polish, refusal, visible
 from cmf_mcp.mcp.state import ServerState
 from cmf_mcp.mcp.tools.record import register_tools
+from cmf_mcp.mcp.where import instructions_line
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import AccessToken
@@ -188,7 +189,9 @@ def create_server(
         token_auth=token_auth,
         name="cmf",
         title="cmf: ML metadata and lineage",
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS
+        + "\n"
+        + instructions_line(settings.store_url, settings.project_root),
         version=_version(),
         log_level=log_level,
         **auth,

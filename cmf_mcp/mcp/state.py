@@ -86,6 +86,7 @@ class ServerState:
     def _check_store_exists(self) -> None:
         """A read-only server creates nothing: without a SQLite store file, there is no store."""
         from cmf_core.errors import NotFoundError
+        from cmf_mcp.mcp.where import ELSEWHERE, mlmd_note, store_name
 
         url = self.settings.store_url
         if not url.startswith("sqlite:///") or url.endswith(":memory:"):
@@ -93,9 +94,10 @@ class ServerState:
         location = unquote(url[len("sqlite:///") :].split("?")[0])
         if location and not Path(location).exists():
             raise NotFoundError(
-                "No store yet: nothing has been recorded in this project, and this read-only "
-                "server creates nothing. Record runs first (a server without --read-only, or "
-                "the cmf Python API), then ask again."
+                f"No store yet at {store_name(url, self.project_root)}: nothing has been "
+                "recorded in this project, and this read-only server creates nothing. Record "
+                "runs first (a server without --read-only, or the cmf Python API), then ask "
+                f"again; {ELSEWHERE}. {mlmd_note(self.project_root)}".strip()
             )
 
     @property

@@ -38,6 +38,7 @@ from cmf_mcp.mcp.output.schemas import (
     decode_cursor,
 )
 from cmf_mcp.mcp.state import READ, ServerState, tool_errors
+from cmf_mcp.mcp.where import empty_note
 
 ENRICHED_EXECUTIONS = 10  # producers and users of an artifact shown with pipeline and stage
 
@@ -125,7 +126,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
         with tool_errors(state):
             out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
-        return result(out, q.executions_text(out))
+        return result(out, q.executions_text(out) + empty_note(state, out.items))
 
     @server.tool(title="Search artifacts", annotations=READ)
     def search_artifacts(
@@ -187,7 +188,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
         with tool_errors(state):
             out = q.fit_search(fetch, limit, build, lambda page: build(page, True, "concise"))
-        return result(out, q.artifacts_text(out))
+        return result(out, q.artifacts_text(out) + empty_note(state, out.items))
 
     @server.tool(title="Lineage graph", annotations=READ)
     def query_lineage(
@@ -326,7 +327,8 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
         if not page.items:
             found = find_mlmd_file(state.project_root)
             mlmd = found.name if found is not None else None
-        return out.result(page, out.pipelines_text(page, mlmd))
+        text = out.pipelines_text(page, mlmd) + empty_note(state, page.items, mlmd=False)
+        return out.result(page, text)
 
     @server.tool(title="One run", annotations=READ)
     def get_execution(
