@@ -22,6 +22,7 @@ class Token(Record):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
 
 def _token(row: Any) -> Token:
@@ -32,13 +33,22 @@ def _token(row: Any) -> Token:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
     )
 
 
 class TokenRecords(StoreBase):
     """Mixed into :class:`cmf_core.store.Store`."""
 
-    def insert_token(self, *, id: str, name: str, scope: str, secret_sha256: str) -> Token:
+    def insert_token(
+        self,
+        *,
+        id: str,
+        name: str,
+        scope: str,
+        secret_sha256: str,
+        expires_at: datetime | None = None,
+    ) -> Token:
         with self._read() as conn:
             taken = conn.execute(select(tokens.c.revoked_at).where(tokens.c.name == name)).first()
         if taken is not None:
@@ -54,6 +64,7 @@ class TokenRecords(StoreBase):
             "scope": scope,
             "secret_sha256": secret_sha256,
             "created_at": utcnow(),
+            "expires_at": expires_at,
         }
         with self._write() as conn:
             conn.execute(tokens.insert().values(values))

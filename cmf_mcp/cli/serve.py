@@ -1,6 +1,7 @@
 """`cmf mcp` (serve the project over MCP) and `cmf token create|list|revoke` (HTTP tokens)."""
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,12 @@ def mcp_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--allow-host", multiple=True, metavar="NAME", help="Another Host name for HTTP."
         ),
+        click.option(
+            "--public",
+            is_flag=True,
+            help="Allow a --host other than loopback (put a TLS proxy in front: over plain "
+            "HTTP, tokens and answers cross the network readable).",
+        ),
         click.option("--read-only", is_flag=True, help="Serve only the read tools."),
         click.option(
             "--project",
@@ -51,7 +58,26 @@ def run_server(store: str | None, **options: Any) -> None:
 
     project = options.pop("project")
     allowed = list(options.pop("allow_host"))
+    public = options.pop("public")
+    if options["transport"] == "http" and not public and not is_loopback(options["host"]):
+        raise click.UsageError(
+            f"--host {options['host']} would serve MCP to the network over plain HTTP, where "
+            "bearer tokens and every answer can be read on the way. Serve on 127.0.0.1 (the "
+            "default) for this machine, or put a TLS proxy in front and add --public."
+        )
     serve(settings_root=project, store_url=store, allowed_hosts=allowed, **options)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only: localhost, 127.0.0.0/8 or ::1."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any address
 
 
 @click.command(name="mcp")
@@ -104,21 +130,29 @@ def token() -> None:
     show_default=True,
     help="read: read tools only; write: also record runs; admin: also manage tokens.",
 )
+@click.option(
+    "--expires",
+    metavar="DURATION",
+    help="Refuse the token after this long: 90m, 12h, 30d, 1w (default: until revoked).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with the secret).")
 @click.pass_context
-def create(ctx: click.Context, name: str, scope: str, as_json: bool) -> None:
+def create(ctx: click.Context, name: str, scope: str, expires: str | None, as_json: bool) -> None:
     """Make a token and print its secret: it is shown this once only."""
     from cmf_core.auth import create_token
+    from cmf_core.duration import parse_duration
 
+    lifetime = parse_duration(expires, what="--expires") if expires is not None else None
     with open_store(ctx) as store:
-        made, secret = create_token(store, name, scope)
+        made, secret = create_token(store, name, scope, expires_in=lifetime)
     if as_json:
         print_json({**made.model_dump(mode="json"), "secret": secret})
         return
     click.echo(secret)
     click.echo(
-        f"Token {made.name!r} (scope {made.scope}) created. Copy the secret above now: it is "
-        "not stored and cannot be shown again.",
+        f"Token {made.name!r} (scope {made.scope}"
+        + (f", expires {made.expires_at:%Y-%m-%d %H:%M} UTC" if made.expires_at else "")
+        + ") created. Copy the secret above now: it is not stored and cannot be shown again.",
         err=True,
     )
 
@@ -142,7 +176,7 @@ def list_tokens(ctx: click.Context, as_json: bool) -> None:
     from rich.table import Table
 
     grid = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("name", "scope", "created", "last used", "revoked", "id"):
+    for column in ("name", "scope", "created", "last used", "expires", "revoked", "id"):
         grid.add_column(column)
     for t in tokens:
         grid.add_row(
@@ -150,10 +184,21 @@ def list_tokens(ctx: click.Context, as_json: bool) -> None:
             t.scope,
             render.when(t.created_at),
             render.when(t.last_used_at),
+            _expiry(t.expires_at),
             render.when(t.revoked_at),
             t.id,
         )
     out.print(grid)
+
+
+def _expiry(expires_at: datetime | None) -> str:
+    from datetime import UTC
+
+    from cmf_mcp.cli import render
+
+    if expires_at is None:
+        return "never"
+    return ("expired " if expires_at <= datetime.now(UTC) else "") + render.when(expires_at)
 
 
 @token.command(name="revoke")
