@@ -69,7 +69,9 @@ def run(
                 direction=direction,
                 path=path,
             )
-    rows = [(name, None, value, 1.0) for name, value in (metrics or {}).items()]
+    rows: list[tuple[str, int | None, float, float]] = [
+        (name, None, value, 1.0) for name, value in (metrics or {}).items()
+    ]
     for name, values in (steps or {}).items():
         rows += [(name, step, value, 1.0 + step) for step, value in enumerate(values)]
     store.add_metrics(execution_id, rows)
@@ -499,9 +501,27 @@ def test_different_bytes_under_a_new_path_are_still_removed_and_added(store: Sto
         ("data/a.csv", "removed", None, [d(1), None]),
         ("data/b.csv", "added", None, [None, d(2)]),
     ]
-    assert [(f.kind, f.path) for f in c.divergence] == [
+    (found,) = c.divergence  # one input read under two paths, compared as one
+    assert (found.kind, found.path, found.paths) == (
+        "source",
+        "data/a.csv",
+        ["data/a.csv", "data/b.csv"],
+    )
+    assert found.digests == [d(1), d(2)]
+    assert found.sentence.startswith(
+        f"train inputs differ: data/a.csv vs data/b.csv {short(1)} vs {short(2)}, which no "
+        "recorded execution wrote"
+    )
+    assert not any(s.startswith("input data/") for s in c.summary)  # said once, as the cause
+
+
+def test_two_extra_paths_in_one_run_are_still_missing_not_paired(store: Store) -> None:
+    a = run(store, "train", inputs=[("data/a.csv", d(1))])
+    b = run(store, "train", inputs=[("data/b.csv", d(2)), ("data/c.csv", d(3))])
+    assert [(f.kind, f.path) for f in compare_runs(store, [a, b]).divergence] == [
         ("missing", "data/a.csv"),
         ("missing", "data/b.csv"),
+        ("missing", "data/c.csv"),
     ]
 
 
@@ -529,3 +549,72 @@ def test_upstream_producers_that_read_the_same_bytes_under_other_paths_are_not_m
     (found,) = compare_runs(store, [a, b]).divergence
     assert found.kind == "nondeterministic"
     assert [p and p.id for p in found.producers] == [p1, p2]
+
+
+def three_stages(store: Store, raw: tuple[str, str], n: int, diff: str) -> dict[str, str]:
+    """prepare → featurize → train, in a work tree left dirty by the raw file's change."""
+    git: dict[str, Any] = {
+        "git_commit_start": "a" * 40,
+        "git_is_dirty": True,
+        "git_diff_digest": diff,
+    }
+    prepare = run(store, "prepare", params={"seed": 1}, inputs=[raw],
+                  outputs=[("data/prepared", d(10 + n))], **git)  # fmt: skip
+    featurize = run(store, "featurize", params={"scale": "std"},
+                    inputs=[("data/prepared", d(10 + n))],
+                    outputs=[("data/features", d(20 + n))], **git)  # fmt: skip
+    train = run(store, "train", params={"lr": 0.1}, inputs=[("data/features", d(20 + n))],
+                outputs=[("models/model.pkl", d(30 + n))], metrics={"f1": 0.9 - n / 10},
+                **git)  # fmt: skip
+    return {"prepare": prepare, "featurize": featurize, "train": train}
+
+
+def test_only_the_raw_data_differs_so_the_raw_data_is_blamed_not_code(store: Store) -> None:
+    a = three_stages(store, ("data/raw.csv", d(1)), 0, d(700))
+    b = three_stages(store, ("data/raw.csv", d(2)), 1, d(701))
+    c = compare_runs(store, [a["train"], b["train"]])
+
+    (found,) = c.divergence
+    assert (found.kind, found.hops, found.trail) == (
+        "source",
+        3,
+        ["data/features", "data/prepared", "data/raw.csv"],
+    )
+    assert (found.path, found.digests, found.producers) == (
+        "data/raw.csv",
+        [d(1), d(2)],
+        [None, None],
+    )
+    assert found.also == [
+        "featurize: uncommitted changes differ",
+        "prepare: uncommitted changes differ",
+    ]
+    assert found.sentence.endswith(
+        f"which read data/raw.csv {short(1)} vs {short(2)}, which no recorded execution "
+        "wrote: it changed at its source"
+    )
+    assert "(whose uncommitted changes differ too)" in found.sentence
+    assert c.summary[:2] == ["f1 fell 0.9 → 0.8 (−11.1 %)", found.sentence]
+
+
+def test_the_raw_data_is_blamed_when_read_under_a_new_path(store: Store) -> None:
+    a = three_stages(store, ("data/raw-v1.csv", d(1)), 0, d(700))
+    b = three_stages(store, ("data/raw-v2.csv", d(2)), 1, d(701))
+    (found,) = compare_runs(store, [a["train"], b["train"]]).divergence
+    assert (found.kind, found.hops, found.path) == ("source", 3, "data/raw-v1.csv")
+    assert found.paths == ["data/raw-v1.csv", "data/raw-v2.csv"]
+    assert "which read data/raw-v1.csv vs data/raw-v2.csv" in found.sentence
+
+
+def test_producers_with_other_code_and_the_same_inputs_are_still_the_cause(
+    store: Store,
+) -> None:
+    raw = ("data/raw.csv", d(1))
+    prep_a = run(store, "prepare", inputs=[raw], outputs=[("p", d(10))], git_commit_start="a" * 40)
+    prep_b = run(store, "prepare", inputs=[raw], outputs=[("p", d(11))], git_commit_start="b" * 40)
+    a = run(store, "train", inputs=[("p", d(10))])
+    b = run(store, "train", inputs=[("p", d(11))])
+    (found,) = compare_runs(store, [a, b]).divergence
+    assert (found.kind, found.path, found.also) == ("settings", "p", [])
+    assert [p and p.id for p in found.producers] == [prep_a, prep_b]
+    assert found.reasons == ["code differs (aaaaaaa vs bbbbbbb)"]

@@ -281,4 +281,10 @@ def _divergence(found: Found, labels: dict[str, str], sentence: str) -> Divergen
         producers=[None if p is None else _ref(p, labels) for p in last.producers],
         reasons=found.reasons,
         sentence=sentence,
+        paths=last.paths,
+        also=[
+            f"{next(p.stage for p in s.producers if p)}: {reason}"
+            for s in found.steps[:-1]
+            for reason in s.reasons
+        ],
     )

@@ -3,13 +3,20 @@
 The walk goes upstream from the runs in lock-step: their inputs
 are matched by path (paths only some runs read that hold the same bytes,
 each run reading one of them, are the same input moved, not a difference:
-``moved_groups``); where digests differ, the producing executions are
-compared; if those ran with the same stage, params, code and environment,
-the walk goes on to *their* inputs, one batched query per hop, until it
-finds producers that differ (the cause), a source artifact no recorded
-execution wrote, a path only some runs read, or producers that differ in
-nothing but their outputs (a stage that is not deterministic). It follows
-at most 8 branches at once for at most 100 hops and reports at most 10
+``moved_groups``; and when, after that, every run has exactly one path the
+others lack, those paths are one input read under different paths and are
+compared as one, ``Step.paths``). Where digests differ, the producing
+executions are compared, and the walk goes on to *their* inputs, one batched
+query per hop, for as long as those inputs differ too: the cause is the first
+node where the histories part. So producers whose params, code or environment
+differ are the cause only when they read the same inputs; when their inputs
+differ as well, their differences are kept (``Step.reasons``, reported as
+``also``) and the walk goes on — a raw file changed in a Git work tree makes
+every later run "dirty" with another diff, and the raw file is still the
+cause. The walk ends at producers of different stages, a source artifact no
+recorded execution wrote, a path only some runs read, or producers that differ
+in nothing but their outputs (a stage that is not deterministic). It follows at
+most 8 branches at once for at most 100 hops and reports at most 10
 divergences, nearest first; a cycle in corrupt data ends a branch.
 
 ``cmf_core.compare.compare.compare_runs`` runs the walk and turns each ``Found`` into a
@@ -38,6 +45,10 @@ class Step:
     path: str
     digests: list[str | None]
     producers: list[Execution | None] = field(default_factory=list)
+    paths: list[str] | None = None
+    """The path each run read it under, when they differ (None: all read ``path``)."""
+    reasons: list[str] = field(default_factory=list)
+    """How its producers' settings differ, when the walk went on past them."""
 
 
 @dataclass
@@ -88,19 +99,28 @@ class Walk:
             self.trails = []
             for trail, step in pending:
                 self._follow(trail, step, made)
+        for trail in self.trails:  # out of hops: producers that differ are what is known
+            if trail.steps and trail.steps[-1].reasons:
+                self.found.append(Found("settings", trail.steps, trail.steps[-1].reasons))
         return self.found[:MAX_FOUND]
 
     def _differing(self, trail: _Trail) -> list[Step]:
         maps = [self.inputs.get(r.id, {}) for r in trail.runs]
         by_path = {path: [m.get(path) for m in maps] for path in {p for m in maps for p in m}}
         moved = {path for group in moved_groups(by_path) for path in group}
-        steps = [
-            Step(path, digests)
-            for path, digests in sorted(by_path.items())
-            if len(set(digests)) > 1 and path not in moved
-        ]
-        if not steps and trail.steps:  # same settings, same inputs, different outputs
-            self.found.append(Found("nondeterministic", trail.steps, []))
+        steps = _pair_renamed(
+            [
+                Step(path, digests)
+                for path, digests in sorted(by_path.items())
+                if len(set(digests)) > 1 and path not in moved
+            ]
+        )
+        if not steps and trail.steps:
+            last = trail.steps[-1]
+            if last.reasons:  # the same inputs, different settings: the settings are the cause
+                self.found.append(Found("settings", trail.steps, last.reasons))
+            else:  # same settings, same inputs, different outputs
+                self.found.append(Found("nondeterministic", trail.steps, []))
         missing = [s for s in steps if None in s.digests]
         for step in missing:
             step.producers = [None] * len(trail.runs)  # one per run, as for the other kinds
@@ -118,14 +138,33 @@ class Walk:
             return
         producers = [p for p in step.producers if p is not None]
         reasons = settings_differ(producers)
-        if reasons:
+        if reasons and reasons[0].startswith("stages differ"):
             self.found.append(Found("settings", steps, reasons))
             return
+        step.reasons = reasons  # the cause only if the producers' inputs are the same
         key = tuple(p.id for p in producers)
         if key in self.visited or len(self.trails) >= MAX_TRAILS:
+            if reasons:  # cannot look further up: the differences seen here are what is known
+                self.found.append(Found("settings", steps, reasons))
             return  # a cycle in corrupt data, or enough branches followed
         self.visited.add(key)
         self.trails.append(_Trail(producers, steps))
+
+
+def _pair_renamed(steps: list[Step]) -> list[Step]:
+    """The steps, with the paths each only some runs read made one step when every run
+    has exactly one of them: the same input read under different paths."""
+    missing = [s for s in steps if None in s.digests]
+    if len(missing) < 2:
+        return steps
+    runs = len(missing[0].digests)
+    mine = [[s for s in missing if s.digests[i] is not None] for i in range(runs)]
+    if any(len(m) != 1 for m in mine):
+        return steps
+    paths = [m[0].path for m in mine]
+    paired = Step(paths[0], [m[0].digests[i] for i, m in enumerate(mine)], paths=paths)
+    others = [s for s in steps if None not in s.digests]
+    return others if len(set(paired.digests)) == 1 else [*others, paired]
 
 
 def _producer(candidates: Sequence[Execution], consumer: Execution) -> Execution | None:

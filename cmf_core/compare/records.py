@@ -128,6 +128,11 @@ class Divergence(Record):
     """The executions that wrote ``digests`` (None for a source or a missing path)."""
     reasons: list[str]
     sentence: str
+    paths: list[str] | None = None
+    """The path each run read it under, when the runs read it under different paths."""
+    also: list[str] = []
+    """Settings that differ further down the trail ("prepare: code differs (…)"): not the
+    cause, since the runs there read different inputs too."""
 
 
 class Comparison(Record):

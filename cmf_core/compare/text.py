@@ -39,7 +39,8 @@ def describe_divergence(runs: Sequence[Execution], found: Found, labels: dict[st
                 else f"of which only {_runs(having)} read {step.path}"
             )
             break
-        parts.append(f"{'' if i == 0 else 'which read '}{step.path} {_versus(step.digests)}")
+        read = " vs ".join(step.paths) if step.paths else step.path
+        parts.append(f"{'' if i == 0 else 'which read '}{read} {_versus(step.digests)}")
         if any(p is None for p in step.producers):
             parts.append(_sources(readers, step, labels))
             break
@@ -48,7 +49,9 @@ def describe_divergence(runs: Sequence[Execution], found: Found, labels: dict[st
         text = (
             f"produced by {stage + ' ' if stage else ''}{_runs([labels[p.id] for p in producers])}"
         )
-        if i < len(found.steps) - 1:
+        if i < len(found.steps) - 1 and step.reasons:
+            text += " (whose " + " and ".join(step.reasons) + " too)"
+        elif i < len(found.steps) - 1:
             text += " with the same params, code and environment"
         elif found.kind == "settings":
             text += " whose " + " and ".join(found.reasons)
@@ -198,7 +201,9 @@ def summarize(c: Comparison) -> list[str]:
             value = next(_value(v) for v in p.values if v is not None)
             present = [v is not None for v in p.values]
             said.append(_presence(f"param {p.name}", present, labels, f" ({value})"))
-    explained = {d.trail[0] for d in c.divergence}
+    explained = {d.trail[0] for d in c.divergence} | {
+        p for d in c.divergence if d.hops == 1 for p in d.paths or [] if p
+    }
     said.extend(_path_sentences("input", "read", c.inputs, labels, skip=explained))
     said.extend(_code_sentences(c.code, labels))
     said.extend(_environment_sentences(c.environment, labels))

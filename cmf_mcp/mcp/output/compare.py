@@ -119,10 +119,28 @@ def compare_text(out: CompareOut) -> str:
         )
     lines.append(f"what changed, most likely cause first (values quoted from the runs are {DATA}):")
     lines += [f"  - {data(s)[1:-1]}" for s in c.summary] or ["  - nothing recorded differs"]
+    lines += divergence_lines(c)
     if out.clipped:
         lines.append("(lists shortened; detail='full' shows unchanged entries too)")
     lines.append("next: get_execution on a run; get_artifact on a differing input's digests")
     return "\n".join(lines)
+
+
+def divergence_lines(c: Comparison) -> list[str]:
+    """Where the lineage parts, with the full ids and digests to pass to the next call."""
+    if not c.divergence:
+        return []
+    lines = ["where the lineage parts (full ids and digests, for get_execution / get_artifact):"]
+    for d in c.divergence:
+        read = " vs ".join(plain(p) for p in d.paths) if d.paths else plain(d.path)
+        lines.append(f"  - {d.kind} at {read}, {d.hops} hop(s) up")
+        lines.append("    digests: " + " vs ".join(x or "(none)" for x in d.digests))
+        if any(p is not None for p in d.producers):
+            made = [p.id if p else "(no recorded execution)" for p in d.producers]
+            lines.append("    produced by: " + " vs ".join(made))
+        lines += [f"    differs: {plain(r)}" for r in d.reasons]
+        lines += [f"    also (not the cause: inputs differ there too): {plain(a)}" for a in d.also]
+    return lines
 
 
 # -- metric history ------------------------------------------------------------------------
