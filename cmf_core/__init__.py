@@ -158,6 +158,7 @@ if TYPE_CHECKING:
         search_artifacts,
         search_executions,
     )
+    from cmf_core.search.shown_metrics import metrics_named, page_metrics
     from cmf_core.search.tree import MAX_FILTER_LENGTH, FilterSyntaxError
     from cmf_core.stale import (
         STALE_AFTER,

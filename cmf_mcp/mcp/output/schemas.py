@@ -34,6 +34,7 @@ from cmf_core.errors import InvalidInputError, Kind
 from cmf_core.search.cursor import decode_cursor as decode_position
 from cmf_core.search.cursor import encode_cursor as encode_position
 from cmf_mcp.mcp.output.choices import DirectionName, StatusName
+from cmf_mcp.mcp.output.final_metrics import FinalMetrics
 from cmf_mcp.mcp.output.labels import Labels
 
 STRUCTURED_BUDGET = 20_000
@@ -295,6 +296,7 @@ class ExecutionSummary(Output):
     error: str | None = Field(description=USER_DATA)
     clipped: bool = Field(description="True when some user-written value was shortened.")
     labels: Labels = None
+    metrics: FinalMetrics = None
     stale: bool = Field(
         default=False, description="True when running but its process is gone (end_execution)."
     )

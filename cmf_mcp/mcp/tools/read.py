@@ -23,7 +23,7 @@ from cmf_mcp.mcp.output import compare as c
 from cmf_mcp.mcp.output import query as q
 from cmf_mcp.mcp.output.budget import execution_summary, result
 from cmf_mcp.mcp.output.choices import ArtifactTypeName, StatusName
-from cmf_mcp.mcp.output.stale import mark_stale
+from cmf_mcp.mcp.output.final_metrics import metrics_rows
 from cmf_mcp.mcp.output.labels import fit_labels, label_rows, lineage_labels, read_labels
 from cmf_mcp.mcp.output.schemas import (
     ArtifactRef,
@@ -37,6 +37,7 @@ from cmf_mcp.mcp.output.schemas import (
     PipelinePage,
     decode_cursor,
 )
+from cmf_mcp.mcp.output.stale import mark_stale
 from cmf_mcp.mcp.state import READ, ServerState, tool_errors
 from cmf_mcp.mcp.where import empty_note
 
@@ -110,6 +111,9 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
 
         def rows(found: Any, at: DetailLevel) -> list[Any]:
             summaries = [execution_summary(e, at) for e in found]
+            summaries = metrics_rows(
+                state.store, summaries, where=where, sort=sort, full=at == "full"
+            )
             return label_rows(state.store, "execution", summaries, [e.id for e in found])
 
         def build(page: Any, truncated: bool, at: DetailLevel = detail) -> q.ExecutionPageOut:
@@ -122,6 +126,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
                 has_more=page.has_more,
                 next_cursor=page.next_cursor,
                 truncated=truncated,
+                sort=sort.strip(),
             )
 
         with tool_errors(state):
