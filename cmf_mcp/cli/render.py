@@ -51,8 +51,15 @@ def status(value: str) -> Text:
     return Text(value, style=STATUS_STYLE.get(value, ""))
 
 
-def table(kind: str, rows: list[Any], *, stale: set[str] | frozenset[str] = frozenset()) -> None:
-    """Rows of one kind; executions in ``stale`` (running, process gone) show as stale."""
+def table(
+    kind: str,
+    rows: list[Any],
+    *,
+    stale: set[str] | frozenset[str] = frozenset(),
+    metrics: dict[str, str] | None = None,
+) -> None:
+    """Rows of one kind; executions in ``stale`` (running, process gone) show as stale,
+    with ``metrics`` (id -> final metrics as text) in a last column when given."""
     out = console()
     if not rows:
         out.print(f"No {kind} recorded.")
@@ -75,6 +82,8 @@ def table(kind: str, rows: list[Any], *, stale: set[str] | frozenset[str] = froz
         grid.add_column("id", no_wrap=True, min_width=36)
         for column in ("pipeline", "stage", "status", "started", "took", "commit"):
             grid.add_column(column, no_wrap=column in ("started", "commit"))
+        if metrics is not None:
+            grid.add_column("metrics")
         for e in rows:
             assert isinstance(e, Execution)
             grid.add_row(
@@ -85,6 +94,7 @@ def table(kind: str, rows: list[Any], *, stale: set[str] | frozenset[str] = froz
                 when(e.started_at),
                 duration(e),
                 (e.git_commit_start or "")[:10] + ("*" if e.git_is_dirty else ""),
+                *([] if metrics is None else [Text(metrics.get(e.id, ""))]),
             )
     else:
         grid.add_column("digest", no_wrap=True, min_width=36)

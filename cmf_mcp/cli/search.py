@@ -37,15 +37,21 @@ def list_page(
         paging["sort"] = sort
     with open_store(ctx) as store:
         if kind == "executions":
+            from cmf_core.search.shown_metrics import metrics_named, page_metrics
             from cmf_core.stale import stale_ids
 
             page: Any = search_executions(store, where, **filters, **paging)
             rows: list[Any] = page.items
             stale = stale_ids(store, rows, stale_after=settings(ctx).stale_after)
+            finals = page_metrics(store, [e.id for e in rows])  # one query for the page
             if as_json:
-                print_json([_with_stale(e, e.id in stale) for e in rows])
+                print_json([_row(e, e.id in stale, finals.get(e.id, {})) for e in rows])
             else:
-                render.table(kind, rows, stale=stale)
+                first = metrics_named(where, sort)
+                shown = {e.id: _metrics_text(finals.get(e.id, {}), first) for e in rows}
+                render.table(
+                    kind, rows, stale=stale, metrics=shown if any(shown.values()) else None
+                )
         else:
             page = search_artifacts(store, where, **filters, **paging)
             if as_json:
@@ -56,9 +62,18 @@ def list_page(
         click.echo(f"More: add --cursor {page.next_cursor} to the same command.", err=True)
 
 
-def _with_stale(execution: Any, is_stale: bool) -> Any:
-    """A running execution whose process is gone carries ``"stale": true`` (computed)."""
-    return {**execution.model_dump(mode="json"), "stale": True} if is_stale else execution
+def _row(execution: Any, is_stale: bool, metrics: dict[str, float]) -> Any:
+    """An execution with its final metrics; a running execution whose process is gone
+    carries ``"stale": true`` (computed)."""
+    row = {**execution.model_dump(mode="json"), "metrics": metrics}
+    return {**row, "stale": True} if is_stale else row
+
+
+def _metrics_text(metrics: dict[str, float], first: list[str], most: int = 4) -> str:
+    """``acc=0.93 loss=0.21``: the sort key's and the filter's metrics first, at most ``most``."""
+    names = [*[n for n in first if n in metrics], *[n for n in metrics if n not in first]]
+    shown = " ".join(f"{n}={metrics[n]:.4g}" for n in names[:most])
+    return shown + (f" +{len(names) - most}" if len(names) > most else "")
 
 
 def _artifact_row(hit: Any) -> dict[str, Any]:

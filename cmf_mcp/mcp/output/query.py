@@ -14,7 +14,7 @@ from pydantic import Field
 from cmf_core.digest import DIGEST_PREFIX, short_digest
 from cmf_core.graph.lineage import ArtifactNode, LineageGraph
 from cmf_core.search.search import ArtifactHit
-from cmf_mcp.mcp.output.budget import more_line, plain, size, summary_lines, when
+from cmf_mcp.mcp.output.budget import DATA, data, more_line, plain, size, summary_lines, when
 from cmf_mcp.mcp.output.labels import Labels, attach, labels_text
 from cmf_mcp.mcp.output.schemas import (
     STRUCTURED_BUDGET,
@@ -79,6 +79,7 @@ def fit_search(
 
 class ExecutionPageOut(PageInfo):
     items: list[ExecutionSummary]
+    sort: str = Field(description="The order of items: '-started_at' is newest first.")
 
 
 class ArtifactHitItem(Output):
@@ -120,9 +121,11 @@ def artifact_hit(hit: ArtifactHit, level: DetailLevel) -> ArtifactHitItem:
 def executions_text(page: ExecutionPageOut) -> str:
     if not page.items:
         return "No execution matches; loosen the filters (list_pipelines shows what exists)."
-    lines = [f"{len(page.items)} execution(s), newest first unless sorted otherwise:"]
+    lines = [f"{len(page.items)} execution(s), sorted by {page.sort}:"]
     for e in page.items:
         lines += summary_lines(e)
+        if e.metrics:
+            lines.append(f"  metrics {DATA}: {data(e.metrics)}")
     lines += more_line(page.has_more, page.next_cursor, page.truncated)
     lines.append("next: get_execution(id) for inputs and metrics; compare_runs([a, b]) to diff two")
     return "\n".join(lines)
