@@ -141,6 +141,15 @@ filters = st.one_of(
     ),
     odd_text,
 )
+
+
+def rarely(
+    odd: st.SearchStrategy[Any], usual: st.SearchStrategy[Any], one_in: int = 5
+) -> st.SearchStrategy[Any]:
+    """``odd`` once in ``one_in`` draws, else ``usual``."""
+    return st.integers(1, one_in).flatmap(lambda n: odd if n == 1 else usual)
+
+
 PLAUSIBLE: dict[str, dict[str, Any]] = {
     "start_execution": {
         "pipeline": names,
@@ -162,6 +171,38 @@ PLAUSIBLE: dict[str, dict[str, Any]] = {
             names, st.floats(allow_nan=True, allow_infinity=False), min_size=1, max_size=4
         ),
         "step": st.none() | st.integers(min_value=0, max_value=2**62),
+    },
+    "log_metrics#steps": {  # mostly well-formed batches on a running execution, some odd
+        "execution_id": rarely(ids, st.just("RUNNING")),
+        "metrics": rarely(st.dictionaries(names, st.floats(), max_size=2), st.none(), 10),
+        "step": rarely(st.integers(min_value=-1, max_value=3), st.none(), 10),
+        "steps": rarely(
+            junk,
+            st.lists(
+                rarely(
+                    junk,
+                    one_in=40,
+                    usual=st.fixed_dictionaries(
+                        {
+                            "step": rarely(junk, st.integers(min_value=0, max_value=50), 40),
+                            "values": rarely(
+                                junk,
+                                one_in=40,
+                                usual=st.dictionaries(
+                                    st.sampled_from(["loss", "acc", "val_loss"]) | names,
+                                    rarely(junk, st.floats(allow_infinity=False), 60),
+                                    min_size=1,
+                                    max_size=5,
+                                ),
+                            ),
+                        }
+                    ),
+                ),
+                min_size=1,
+                max_size=8,
+                unique_by=lambda item: repr(item.get("step") if isinstance(item, dict) else item),
+            ),
+        ),
     },
     "end_execution": {
         "execution_id": ids,
@@ -266,6 +307,7 @@ def resolve(value: Any, known: dict[str, str], client: SyncClient) -> Any:
 def check(fuzzed: Context, call: tuple[str, dict[str, Any]]) -> None:
     client, known, _ = fuzzed
     name, arguments = call
+    name = name.partition("#")[0]  # "tool#form": another shape of the same tool's arguments
     result = client.call(name, {k: resolve(v, known, client) for k, v in arguments.items()})
     message = text(result)
     event(f"{name}: {'tool error' if result.is_error else 'result'}")
@@ -293,6 +335,14 @@ def test_plausible_calls_with_odd_contents_end_in_a_result_or_a_readable_tool_er
     fuzzed: Context, call: tuple[str, dict[str, Any]]
 ) -> None:
     check(fuzzed, call)
+
+
+@settings(FUZZ, max_examples=1_000)
+@given(call=st.fixed_dictionaries(PLAUSIBLE["log_metrics#steps"]))
+def test_batches_of_metric_steps_end_in_a_result_or_a_readable_tool_error(
+    fuzzed: Context, call: dict[str, Any]
+) -> None:
+    check(fuzzed, ("log_metrics", call))
 
 
 @FUZZ
