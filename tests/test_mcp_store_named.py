@@ -8,7 +8,8 @@ from mcp_support import MODES, connect, make_server, text
 
 from cmf_mcp.mcp.where import store_name
 
-EMPTY = ("list_pipelines", "search_executions", "search_artifacts")
+EMPTY = ("list_pipelines", "search_executions", "search_artifacts", "metric_table")
+ARGS = {"metric_table": {"names": ["val_loss"]}}
 
 
 def cmflib_file(folder: Path) -> None:
@@ -27,7 +28,7 @@ def test_instructions_and_empty_answers_name_the_project_store(
     server = make_server(url)
     with connect(server, mode) as client:
         instructions = client.client.instructions
-        answers = {name: text(client.call(name)) for name in EMPTY}
+        answers = {name: text(client.call(name, ARGS.get(name))) for name in EMPTY}
         filtered = text(client.call("search_executions", {"where": "metrics.acc > 0.9"}))
     server.close()
     assert "reads the store .cmf/metadata.db" in (instructions or "")
@@ -46,7 +47,7 @@ def test_a_cmflib_mlmd_file_is_pointed_out_in_every_empty_answer(
     server = make_server(sqlite_url)
     with connect(server) as client:
         instructions = client.client.instructions or ""
-        answers = {name: text(client.call(name)) for name in EMPTY}
+        answers = {name: text(client.call(name, ARGS.get(name))) for name in EMPTY}
     server.close()
     assert "cmf import-mlmd mlmd" in instructions
     for name, answer in answers.items():

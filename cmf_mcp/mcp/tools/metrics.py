@@ -17,6 +17,7 @@ from cmf_mcp.mcp.output import metric_table as mt
 from cmf_mcp.mcp.output.budget import result
 from cmf_mcp.mcp.output.schemas import Detail, Name
 from cmf_mcp.mcp.state import READ, ServerState, tool_errors
+from cmf_mcp.mcp.where import empty_note
 
 
 def register_metric_tools(server: MCPServer[Any], state: ServerState) -> None:
@@ -81,4 +82,4 @@ def register_metric_tools(server: MCPServer[Any], state: ServerState) -> None:
                 all_params=detail == "full",
             )
             out = mt.metric_table_out(found, detail)
-        return result(out, mt.metric_table_text(out))
+        return result(out, mt.metric_table_text(out) + empty_note(state, out.runs))
