@@ -159,6 +159,11 @@ class StoreBase:
                 f"The store cannot hold a value of this call: {exc}. Nothing from this call "
                 "was saved; change the value."
             ) from exc
+        except UnicodeEncodeError as exc:  # a lone surrogate: a name that is not UTF-8
+            raise InvalidInputError(
+                f"The store cannot hold a text of this call that is not UTF-8 ({exc.object!r}). "
+                "Nothing from this call was saved; change the value."
+            ) from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -177,4 +182,9 @@ class StoreBase:
                 f"Reading the store {{store}} failed: {first_line(exc)}.",
                 kind=Kind.STORE,
                 store=self.display_url,
+            ) from exc
+        except (UnicodeEncodeError, OverflowError) as exc:  # not UTF-8, beyond 64 bits
+            raise InvalidInputError(
+                f"The store cannot hold a value this lookup names ({exc}). Nothing recorded "
+                "matches it; change the value."
             ) from exc

@@ -167,6 +167,14 @@ def upgrade_store(url: str) -> tuple[str | None, str]:
         if before is None:
             # A new database: opening it as a store creates it at the newest schema.
             prepare_schema(engine, url)
+        elif before not in REVISIONS:
+            raise StoreError(
+                f"The store {{store}} has schema revision {before!r}, newer than this cmf "
+                f"knows (newest: {HEAD_REVISION!r}); upgrade cmf (pip install -U cmf). The "
+                "store was left as it was.",
+                kind=Kind.STORE,
+                store=safe_url(url),
+            )
         elif before != HEAD_REVISION:
             upgrade_engine(engine)
         return before, HEAD_REVISION

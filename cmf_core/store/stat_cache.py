@@ -13,6 +13,7 @@ looked up nor remembered, so such a file is simply read every time.
 import os
 from collections.abc import Sequence
 
+from cmf_core.errors import InvalidInputError
 from cmf_core.hashing import StatEntry
 from cmf_core.store.base import StoreBase
 from cmf_core.store.schema import stat_cache
@@ -34,7 +35,9 @@ class StatCacheRecords(StoreBase):
             return {}
         try:
             return self._get_stat_entries(wanted)
-        except UnicodeEncodeError:  # a name in another encoding: look up the others only
+        except InvalidInputError as exc:  # a name in another encoding: look up the others only
+            if not isinstance(exc.__cause__, UnicodeEncodeError):
+                raise
             storable = {path for path in wanted if _is_storable(path)}
             return self._get_stat_entries(storable) if storable else {}
 
@@ -68,7 +71,9 @@ class StatCacheRecords(StoreBase):
     def put_stat_entries(self, entries: Sequence[StatEntry]) -> None:
         try:
             self._put_stat_entries(entries)
-        except UnicodeEncodeError:  # a name in another encoding: remember the others only
+        except InvalidInputError as exc:  # a name in another encoding: remember the others only
+            if not isinstance(exc.__cause__, UnicodeEncodeError):
+                raise
             self._put_stat_entries([entry for entry in entries if _is_storable(entry.path)])
 
     def _put_stat_entries(self, entries: Sequence[StatEntry]) -> None:

@@ -28,6 +28,10 @@ def _pairs(texts: tuple[str, ...], example: str) -> dict[str, Any]:
             found[name] = json.loads(raw)
         except json.JSONDecodeError:
             found[name] = raw
+        except (ValueError, RecursionError):  # thousands of digits; JSON nested too deep
+            raise click.BadParameter(
+                f"the value of {name!r} is too large or nested too deep to record."
+            ) from None
     return found
 
 

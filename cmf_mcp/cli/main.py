@@ -49,6 +49,11 @@ def parse_param(text: str) -> tuple[str, Any]:
         return name, json.loads(raw)
     except json.JSONDecodeError:
         return name, raw
+    except (ValueError, RecursionError):  # a number of thousands of digits; JSON nested deep
+        raise click.BadParameter(
+            f"the value of {name!r} is too large or nested too deep to record; pass a "
+            "smaller one, or quote it as text."
+        ) from None
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})

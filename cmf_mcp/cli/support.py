@@ -2,10 +2,14 @@
 
 Errors are translated once, by :class:`CmfGroup` (and :class:`CmfCommand` for the
 stand-alone ``cmf-mcp``): a ``CmfError`` raised anywhere under a command prints
-``Error: …`` on stderr and exits 1; click's own usage errors exit 2.
+``Error: …`` on stderr and exits 1; click's own usage errors exit 2. An ``OSError``
+(a file name too long, a folder that cannot be made) prints as one such line too,
+and so, as a last resort, does any other exception: no traceback reaches the user.
+Output never fails on a name that is not UTF-8: it is printed escaped.
 """
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,24 +50,50 @@ def cli_error(exc: CmfError) -> click.ClickException:
     return click.ClickException(" ".join(part for part in (str(exc), next_step(exc)) if part))
 
 
+def escape_unencodable_output() -> None:
+    """Print a surrogate (a file name that is not UTF-8) as ``\\udcXX`` instead of failing."""
+    import io
+
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
+@contextmanager
+def one_error_line() -> Iterator[None]:
+    """Library errors, OS errors and (last resort) anything else as one ``Error: …`` line."""
+    try:
+        yield
+    except CmfError as exc:
+        raise cli_error(exc) from None
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise click.ClickException(f"{where}{exc.strerror or exc}.") from None
+    except Exception as exc:
+        raise click.ClickException(
+            f"cmf failed unexpectedly ({type(exc).__name__}: {str(exc)[:300]}). This is a bug "
+            "in cmf: please report it with the command you ran."
+        ) from None
+
+
 class CmfCommand(click.Command):
-    """A command whose library errors print as one ``Error: …`` line (``cmf-mcp``)."""
+    """A command whose errors print as one ``Error: …`` line (``cmf-mcp``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
+        escape_unencodable_output()
+        with one_error_line():
             return super().invoke(ctx)
-        except CmfError as exc:
-            raise cli_error(exc) from None
 
 
 class CmfGroup(click.Group):
-    """The ``cmf`` group: every subcommand's library errors are translated here, once."""
+    """The ``cmf`` group: every subcommand's errors are translated here, once."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
+        escape_unencodable_output()
+        with one_error_line():
             return super().invoke(ctx)
-        except CmfError as exc:
-            raise cli_error(exc) from None
 
 
 def settings(ctx: click.Context) -> "Settings":
