@@ -15,6 +15,7 @@ Alembic is imported only here, and only to upgrade, so opening an up-to-date
 store never pays for it.
 """
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect
@@ -49,6 +50,18 @@ def read_revision(conn: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+def _on_a_read_only_place(engine: Engine) -> bool:
+    """Whether a SQLite store's file, or the folder it is in, cannot be written."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return False
+    folder = Path(engine.url.database).parent
+    try:
+        read_only_mount = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+    return read_only_mount or not os.access(folder, os.W_OK)
+
+
 def prepare_schema(engine: Engine, url: str) -> None:
     """Create a new store at the newest schema, or check (and for SQLite upgrade) an old one."""
     try:
@@ -70,6 +83,13 @@ def prepare_schema(engine: Engine, url: str) -> None:
                     )
                     return
     except SQLAlchemyError as exc:
+        if _on_a_read_only_place(engine):
+            raise StoreError(
+                "The store {store} is on a read-only file system or in a folder this user "
+                "may not write to: recording needs write access there; reading it works.",
+                kind=Kind.STORE,
+                store=safe_url(url),
+            ) from exc
         raise StoreError(
             f"Cannot open the store {{store}}: {first_line(exc)}. Check that it is "
             "reachable and that you may write to it.",

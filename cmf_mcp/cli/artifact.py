@@ -226,7 +226,7 @@ def status_command(
             pipeline=pipeline,
             executions=executions or None,
             verify=verify,
-            stat_cache=store if store.dialect == "sqlite" else None,
+            stat_cache=store if store.dialect == "sqlite" and not store.read_only else None,
         )
     if as_json:
         print_json(rows)

@@ -126,26 +126,48 @@ def store_url(given: str, project_root: "Path") -> str:
 # Commands that only read the store: they open it read-only, so they never create a store,
 # a folder or a file, never switch a database's journal mode and never run DDL.
 READ_COMMANDS = frozenset(
-    {"ls", "show", "lineage", "trace", "impact", "compare", "metrics", "reproduce", "export"}
+    {
+        "ls",
+        "show",
+        "lineage",
+        "trace",
+        "impact",
+        "compare",
+        "metrics",
+        "reproduce",
+        "export",
+        "card",
+        "audit",
+        "stats",
+    }
 )
+# Commands that may only read (``artifact status`` writes just the md5s it read to its
+# cache; ``runs close-stale --dry-run`` nothing): they open the store for writing where
+# they can, and read-only where they cannot.
+READ_MOSTLY_COMMANDS = frozenset({"status", "close-stale"})
 NO_STORE = "No cmf store here — `cmf init` makes one."
 
 
 @contextmanager
 def open_store(ctx: click.Context) -> Iterator["Store"]:
     """The project's store; read commands (:data:`READ_COMMANDS`) open it read-only."""
-    from cmf_core.config import prepare_default_store
+    from cmf_core.config import default_store_url, prepare_default_store
+    from cmf_core.errors import Kind, NotFoundError, StoreError
     from cmf_core.redact import Redactor
     from cmf_core.store import Store
 
     found = settings(ctx)
     if ctx.info_name not in READ_COMMANDS:
-        prepare_default_store(found)
-        with Store(found.store_url, redactor=Redactor.from_settings(found)) as store:
-            yield store
-        return
-    from cmf_core.config import default_store_url
-    from cmf_core.errors import Kind, NotFoundError
+        try:
+            prepare_default_store(found)
+            writable = Store(found.store_url, redactor=Redactor.from_settings(found))
+        except (StoreError, OSError):
+            if ctx.info_name not in READ_MOSTLY_COMMANDS:
+                raise
+        else:
+            with writable as store:
+                yield store
+            return
 
     root = found.project_root
     is_default = found.store_url == default_store_url(root)
