@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import GIT_IDENTITY, machine, make_project, summary_ms  # noqa: E402
+from bench.harness import GIT_IDENTITY, machine, make_project, summary_ms
 
 CMF = str(Path(sys.executable).with_name("cmf"))
 
