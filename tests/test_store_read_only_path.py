@@ -1,5 +1,6 @@
 """Reads on a read-only mount and under a held SQLite write lock."""
 
+import json
 import os
 import shutil
 import sqlite3
@@ -151,3 +152,48 @@ def test_cmf_mcp_read_only_serves_a_store_on_a_read_only_mount(
         lineage = client.ok("query_lineage", {"node": "model.pkl", "direction": "upstream"})
     assert [e["id"] for e in found["items"]] == [train]
     assert "raw.csv" in str(lineage)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_store_opened_read_only_runs_no_ddl_and_refuses_writes(
+    postgres_url: str,
+) -> None:
+    """A role that may only SELECT reads the store through every read path of cmf ls."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from cmf_core import Cmf
+    from cmf_core.errors import StoreError
+    from cmf_core.store import Store
+
+    with (
+        Cmf(pipeline="p", store=postgres_url, capture_git=False) as cmf,
+        cmf.execution("train") as run,
+    ):
+        run.log_metric("loss", 0.5)
+    url = make_url(postgres_url)
+    schema = url.query["options"].removeprefix("-csearch_path=")
+    reader = f"cmf_reader_{uuid.uuid4().hex[:8]}"
+    admin = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{reader}" LOGIN')
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader}"')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{reader}"')
+    try:
+        as_reader = url.set(username=reader).render_as_string(hide_password=False)
+        result = run_cmf("--store", as_reader, "ls", "executions", "--json", cwd=Path.cwd())
+        assert result.returncode == 0, result.stderr
+        assert [row["id"] for row in json.loads(result.stdout)] == [run.id]
+        with Store(postgres_url, read_only=True) as store:
+            assert store.get_execution(run.id).stage == "train"
+            with pytest.raises(StoreError, match="opened read-only"):
+                store.heartbeat([run.id])
+            # Even SQL that went around the store's write path is refused by the session.
+            with pytest.raises(StoreError, match="read-only"), store._read() as conn:
+                conn.exec_driver_sql("CREATE TABLE never_made (i integer)")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{reader}"')
+            conn.execute(f'DROP ROLE "{reader}"')

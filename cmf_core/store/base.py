@@ -128,6 +128,13 @@ class StoreBase:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        if self.read_only:
+            raise StoreError(
+                "The store {store} was opened read-only: nothing was written. Record with a "
+                "store opened for writing.",
+                kind=Kind.STORE,
+                store=self.display_url,
+            )
         try:
             with self._in_flight(), self._engine.connect() as conn:
                 conn.execution_options(cmf_write=True)

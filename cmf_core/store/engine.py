@@ -67,10 +67,20 @@ def safe_url(url: URL | str) -> str:
 
 def build_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine for ``url``; ``read_only`` opens a SQLite file that must exist, with
-    ``mode=ro`` and no pragma that changes it (no WAL switch), and creates no folder."""
+    ``mode=ro`` and no pragma that changes it (no WAL switch), and creates no folder, and
+    a PostgreSQL session in which every transaction is read-only."""
     parsed = parse_store_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_reader(parsed) if read_only else _sqlite_engine(parsed)
+    # A PostgreSQL session opened for reading refuses every write itself, so no read path
+    # can write (or run DDL) by mistake.
+    # (Added to the URL's own ``options``, such as a search_path, not in place of them.)
+    if read_only:
+        given = parsed.query.get("options", "")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        parsed = parsed.update_query_dict(
+            {"options": f"{given} -c default_transaction_read_only=on".strip()}
+        )
     try:
         return create_engine(parsed, pool_pre_ping=True)
     except (NoSuchModuleError, SQLAlchemyError) as exc:
