@@ -120,6 +120,7 @@ if TYPE_CHECKING:
     )
     from cmf_core.git.head import find_work_tree
     from cmf_core.graph.card import ModelCard, model_card
+    from cmf_core.graph.card_text import CardQuoting, card_lines
     from cmf_core.graph.export import export_lineage, to_json
     from cmf_core.graph.export.dot import to_dot
     from cmf_core.graph.export.mermaid import to_mermaid

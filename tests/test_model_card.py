@@ -206,13 +206,13 @@ def test_cmf_card_prints_the_card_and_its_json(store: Store, store_url: str) -> 
     code, out, _ = invoke(store_url, "card", "models/model.pkl")
     assert code == 0
     assert out.splitlines()[0] == f"model {d(30)}  (5 bytes)"
-    assert f"made by: fraud/train {runs['train']} (completed" in out
+    assert f"made by execution {runs['train']}: fraud/train completed" in out
     assert "  params: lr=0.01, epochs=5" in out
-    assert "  metrics: f1=0.91, loss=nan" in out
+    assert "  final metrics: f1=0.91, loss=nan" in out
     assert f"  code: {'c' * 40} (uncommitted changes) on main" in out
     assert "  environment: python 3.12.1 on Linux x86_64, 2 packages" in out
     assert f"  {d(1)}  data/raw.csv" in out
-    assert "used by (2 runs):" in out and runs["eval2"] in out
+    assert "used by 2 run(s):" in out and runs["eval2"] in out
 
     code, out, _ = invoke(store_url, "card", d(30), "--json")
     assert code == 0

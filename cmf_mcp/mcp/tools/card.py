@@ -14,6 +14,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from cmf_core.graph.card import ModelCard
+from cmf_core.graph.card_text import CardQuoting, card_lines
 from cmf_mcp.mcp.output.budget import DATA, data, plain, result, when
 from cmf_mcp.mcp.output.compare import clip_strings
 from cmf_mcp.mcp.output.schemas import (
@@ -110,48 +111,9 @@ def _paths(item: Any, level: DetailLevel) -> Any:
     return item.model_copy(update={"paths": clip_paths(item.paths, level)[0]})
 
 
+# User-written names escaped to one line, values as JSON marked as user data.
+QUOTING = CardQuoting(name=plain, value=data, when=when, marker=DATA)
+
+
 def card_text(out: CardOut) -> str:
-    c = out.card
-    head = f"{c.type.value} {c.digest}" + (f" ({c.size:,} bytes)" if c.size else "")
-    lines = [head, f"  paths ({c.paths_total}): " + ", ".join(plain(p) for p in c.paths)]
-    if c.note:
-        lines.append(f"  note: {c.note}")
-    lines += [f"  label {plain(a.key)} {DATA}: {data(a.value)}" for a in c.labels]
-    p = c.producer
-    if p is None:
-        lines.append("made by: no recorded execution (a raw source)")
-    else:
-        e = p.execution
-        lines.append(
-            f"made by execution {e.id}: {plain(e.pipeline)}/{plain(e.stage)} {e.status.value}, "
-            f"started {when(e.started_at)}"
-        )
-        if c.producers_total > 1:
-            lines.append(f"  also written by {c.producers_total - 1} later run(s)")
-        if e.params:
-            lines.append(f"  params {DATA}: {data(e.params)}")
-        if p.metrics:
-            lines.append(f"  final metrics: {data(p.metrics)}")
-        code = e.git_commit_start or "no commit recorded"
-        lines.append(f"  code: {code}" + (" (uncommitted changes)" if e.git_is_dirty else ""))
-        if p.environment is not None:
-            env = p.environment
-            lines.append(
-                f"  environment {env.digest}: python {env.python or '?'} on "
-                f"{env.platform or '?'}, {env.packages} packages"
-            )
-        lines += [f"  run label {plain(a.key)} {DATA}: {data(a.value)}" for a in p.labels]
-        lines.append(f"trained on ({p.inputs_total} inputs):")
-        lines += [f"  {i.digest} {', '.join(plain(x) for x in i.paths)}" for i in p.inputs]
-    partial = "" if c.sources_complete else "; the walk stopped before reaching them all"
-    lines.append(f"raw sources ({c.sources_total}{partial}):")
-    lines += [f"  {s.digest} {', '.join(plain(x) for x in s.paths)}" for s in c.sources]
-    total = f"{c.consumers_total}" + ("+" if c.consumers_total_is_lower_bound else "")
-    lines.append(f"used by {total} run(s):")
-    lines += [
-        f"  {r.id} {plain(r.pipeline)}/{plain(r.stage)} {r.status.value} {when(r.started_at)}"
-        for r in c.consumers
-    ]
-    if out.clipped:
-        lines.append("(values or lists shortened; detail='full' shows more)")
-    return "\n".join(lines)
+    return "\n".join(card_lines(out.card, QUOTING, clipped=out.clipped))
