@@ -10,7 +10,7 @@ counted as the output budget counts: JSON, ASCII-escaped.
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol, TypeVar
 
 from pydantic import Field
 
@@ -70,15 +70,6 @@ def bound(labels: dict[str, str], *, most: int, budget: int) -> dict[str, str]:
     return kept
 
 
-def fit_labels(view: Any, holder: Labelled, labels: dict[str, str] | None) -> None:
-    """Set ``holder.labels`` (a part of ``view``) to what of ``labels`` fits the room
-    ``view`` leaves in the output budget."""
-    from cmf_mcp.mcp.output.schemas import STRUCTURED_BUDGET, size_of
-
-    room = min(VIEW_BUDGET, STRUCTURED_BUDGET - size_of(view))
-    holder.labels = bound(labels, most=VIEW_VALUE, budget=room) or None if labels else None
-
-
 def _escaped(text: str) -> int:
     return len(json.dumps(text)) - 2
 
@@ -132,7 +123,6 @@ __all__ = [
     "Labels",
     "attach",
     "bound",
-    "fit_labels",
     "label_rows",
     "labels_text",
     "lineage_labels",

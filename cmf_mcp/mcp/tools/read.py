@@ -1,11 +1,8 @@
 """The read tools: pipelines, executions and artifacts, search, lineage, compare, metric
-history and reproduce.
-
-Each body is one call into cmf_core (the store's reads, :mod:`cmf_core.graph.lookup`,
-:mod:`cmf_core.search.search`, :mod:`cmf_core.graph.lineage`, :mod:`cmf_core.compare.compare`,
-:mod:`cmf_core.compare.metrics`, :mod:`cmf_core.recipes.recipe`), then a bounded output model
-(:mod:`cmf_mcp.mcp.output.budget`, :mod:`cmf_mcp.mcp.output.query`,
-:mod:`cmf_mcp.mcp.output.compare`) and its text.
+history and reproduce. Each body is one call into cmf_core (the store's reads, lookups,
+search, lineage, compare, metrics, recipes), then a bounded output model
+(:mod:`cmf_mcp.mcp.output.budget`, :mod:`~cmf_mcp.mcp.output.query`,
+:mod:`~cmf_mcp.mcp.output.compare`) and its text.
 """
 
 from typing import Annotated, Any, Literal
@@ -24,7 +21,8 @@ from cmf_mcp.mcp.output import query as q
 from cmf_mcp.mcp.output.budget import execution_summary, result
 from cmf_mcp.mcp.output.choices import ArtifactTypeName, StatusName
 from cmf_mcp.mcp.output.final_metrics import metrics_rows
-from cmf_mcp.mcp.output.labels import fit_labels, label_rows, lineage_labels, read_labels
+from cmf_mcp.mcp.output.label_room import fit_labels
+from cmf_mcp.mcp.output.labels import label_rows, lineage_labels, read_labels
 from cmf_mcp.mcp.output.schemas import (
     ArtifactRef,
     ArtifactView,
