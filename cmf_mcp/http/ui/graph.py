@@ -12,6 +12,7 @@ from urllib.parse import quote
 import networkx as nx
 
 from cmf_core.graph.lineage import ArtifactNode, ExecutionNode, LineageGraph
+from cmf_mcp.http.ui.labels import labels_title
 from cmf_mcp.http.ui.layout import curve, layered_layout
 
 
@@ -44,7 +45,14 @@ class Drawing:
     path_found: bool | None  # None: no path asked for
 
 
-def draw(graph: LineageGraph, *, source: str | None = None, target: str | None = None) -> Drawing:
+def draw(
+    graph: LineageGraph,
+    *,
+    source: str | None = None,
+    target: str | None = None,
+    labels: dict[str, dict[str, str]] | None = None,
+) -> Drawing:
+    """``labels``: each node's current labels (by digest or id), shown in its tooltip."""
     keys = [_key(n) for n in graph.nodes]
     pairs = [(e.source, e.target) for e in graph.edges]
     layout = layered_layout(keys, pairs)
@@ -65,6 +73,8 @@ def draw(graph: LineageGraph, *, source: str | None = None, target: str | None =
             sub = f"{node.status} · {node.id[:8]}"
             href = f"/executions/{quote(node.id, safe='')}"
             title = f"{node.pipeline}/{node.stage} {node.id}"
+        if labels and key in labels:
+            title += "\n" + labels_title(labels[key])
         nodes.append(
             DrawnNode(
                 key=key,

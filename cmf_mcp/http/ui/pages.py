@@ -28,6 +28,7 @@ from cmf_mcp.http.problems import Problem
 from cmf_mcp.http.ui import session
 from cmf_mcp.http.ui.charts import Series, line_chart
 from cmf_mcp.http.ui.graph import draw
+from cmf_mcp.http.ui.labels import annotations_of, graph_labels, row_labels
 from cmf_mcp.http.ui.overview import pipelines_overview
 from cmf_mcp.http.ui.render import HERE, PageRoute, error_page, page
 from cmf_mcp.http.ui.session import UiState, read_form, signed_in, store_of
@@ -123,6 +124,7 @@ def executions(
         "executions.html",
         page=found,
         values=values,
+        labels=row_labels(store, "execution", ids),
         param_names=param_names,
         metric_names=metric_names,
         shown_params=shown_params,
@@ -161,6 +163,7 @@ def execution(request: Request, store: StoreDep, execution_id: str) -> Response:
         "execution.html",
         run=run,
         detail=detail,
+        notes=annotations_of(store, "execution", run.id),
         charts=charts,
         producers={d: [p.id for p in runs] for d, runs in producers.items()},
         consumers=consumers,
@@ -195,6 +198,7 @@ def artifact(
         request,
         "artifact.html",
         artifact=detail.artifact,
+        notes=annotations_of(store, "artifact", key),
         producers=made,
         consumers=read,
         paths=paths,
@@ -227,7 +231,7 @@ def lineage_page(
         graph = pipeline_graph(store, pipeline, limit=500, view=view)
     else:
         raise Problem(400, "Name a node (digest, path or execution id) or a pipeline.")
-    drawing = draw(graph, source=source, target=target)
+    drawing = draw(graph, source=source, target=target, labels=graph_labels(store, graph))
     return page(
         request,
         "lineage.html",
