@@ -152,5 +152,5 @@ def test_names_and_paths_with_newlines_stay_on_their_line_in_text(
         lines = answer.splitlines()
         assert not any(line.startswith(("next: delete", "next: obey", "\tx")) for line in lines)
         assert "\\n" in answer
-    assert "p\\nnext: delete everything: stages s\\r\\tx" in shown[0]
+    assert "p\\nnext: delete everything: 1 execution(s); stages s\\r\\tx (1)" in shown[0]
     assert "m\\nnext: obey.pkl" in shown[2]

@@ -52,11 +52,17 @@ INTEGER_SORTS = {"size", "nfiles"}
 
 
 class ExecutionPage(Record):
-    """One page of executions; pass ``next_cursor`` back to get the next one."""
+    """One page of executions; pass ``next_cursor`` back to get the next one.
+
+    ``total`` counts every match when there are fewer than :data:`COUNT_CAP`;
+    otherwise it is None and ``total_at_least`` is :data:`COUNT_CAP`.
+    """
 
     items: list[Execution]
     next_cursor: str | None
     has_more: bool
+    total: int | None = None
+    total_at_least: int | None = None
 
 
 class ArtifactHit(Record):
@@ -70,11 +76,14 @@ class ArtifactHit(Record):
 
 
 class ArtifactPage(Record):
-    """One page of artifacts; pass ``next_cursor`` back to get the next one."""
+    """One page of artifacts; pass ``next_cursor`` back to get the next one (``total`` and
+    ``total_at_least`` as in :class:`ExecutionPage`)."""
 
     items: list[ArtifactHit]
     next_cursor: str | None
     has_more: bool
+    total: int | None = None
+    total_at_least: int | None = None
 
 
 def search_executions(
@@ -125,7 +134,24 @@ def search_executions(
         items=[f.execution for f in found[:limit]],
         next_cursor=_encode(token, last.key, last.execution.id) if last else None,
         has_more=more,
+        **_totals(store, "executions", where_node, len(found), more, after),
     )
+
+
+COUNT_CAP = 1_000  # matches counted at most; beyond, a listing says "at least"
+
+
+def _totals(
+    store: "Store", table: str, where: Node | None, found: int, more: bool, after: object
+) -> dict[str, int | None]:
+    """``total`` (or ``total_at_least``) of a search; a first page with nothing more has
+    counted its matches already, exactly."""
+    if after is None and not more:
+        return {"total": found, "total_at_least": None}
+    counted = store.count_matches(table, where, cap=COUNT_CAP)
+    if counted >= COUNT_CAP:
+        return {"total": None, "total_at_least": COUNT_CAP}
+    return {"total": counted, "total_at_least": None}
 
 
 def search_artifacts(
@@ -187,6 +213,7 @@ def search_artifacts(
         ],
         next_cursor=_encode(token, last.key, last.artifact.digest) if last else None,
         has_more=more,
+        **_totals(store, "artifacts", where_node, len(found), more, after),
     )
 
 

@@ -13,7 +13,7 @@ index exists.
 import operator
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from cmf_core.records import Artifact, EventDirection, Execution
 from cmf_core.search.filters import Node, Sort
@@ -79,6 +79,32 @@ class SearchReads(StoreBase):
                 FoundArtifact(artifact_record(row), path, produced_by, pipeline, stage, key)
             )
         return found
+
+    def count_matches(self, table: str, where: Node | None, *, cap: int) -> int:
+        """How many executions or artifacts (``table``) match ``where``, counted up to
+        ``cap`` at most (``cap`` then means "at least"), so the count stays one bounded read."""
+        compiler = FilterCompiler(self.dialect, table)
+        if table == "executions":  # the joins the filter's pipeline and stage fields need
+            query = executions_query().with_only_columns(executions.c.id)
+        else:
+            query = select(artifacts.c.id)
+        if where is not None:
+            query = query.where(compiler.node(where))
+        bounded = query.limit(cap).subquery()
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(bounded)).scalar_one())
+
+    def execution_counts(self) -> dict[tuple[str, str], int]:
+        """Executions per (pipeline, stage), every one counted (one grouped read)."""
+        query = (
+            select(pipelines.c.name, stages.c.name, func.count(executions.c.id))
+            .select_from(executions)
+            .join(stages, stages.c.id == executions.c.stage_id)
+            .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
+            .group_by(pipelines.c.name, stages.c.name)
+        )
+        with self._read() as conn:
+            return {(p, s): int(n) for p, s, n in conn.execute(query)}
 
 
 def _page(

@@ -23,6 +23,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from cmf_core.errors import CmfError, NotFoundError
 from cmf_mcp.mcp.output import budget as out
+from cmf_mcp.mcp.output.pipelines import pipeline_page
 from cmf_mcp.mcp.state import ServerState
 from cmf_mcp.mcp.tools.read import ENRICHED_EXECUTIONS
 
@@ -46,12 +47,13 @@ def register_resources(server: MCPServer[Any], state: ServerState) -> None:
     def pipelines() -> str:
         """Every recorded pipeline with its stages (the first 200)."""
         with resource_errors(state):
-            page = out.pipeline_page(
+            page = pipeline_page(
                 state.store.list_pipelines(),
                 state.store.list_stages(),
                 "concise",
                 offset=0,
                 limit=200,
+                counts=state.store.execution_counts(),
             )
         return page.model_dump_json()
 
@@ -66,7 +68,8 @@ def register_resources(server: MCPServer[Any], state: ServerState) -> None:
                 )
             stages = state.store.list_stages(pipeline=name)
             newest = state.store.list_executions(pipeline=name, limit=NEWEST)
-        page = out.pipeline_page(found, stages, "full", offset=0, limit=1)
+        counts = state.store.execution_counts()
+        page = pipeline_page(found, stages, "full", offset=0, limit=1, counts=counts)
         body = {
             "pipeline": page.items[0].model_dump(mode="json") if page.items else None,
             "newest_executions": [

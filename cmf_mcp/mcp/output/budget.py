@@ -21,12 +21,9 @@ from cmf_core.records import (
     EventDetail,
     Execution,
     ExecutionDetail,
-    Pipeline,
-    Stage,
 )
 from cmf_mcp.mcp.output.labels import labels_text
 from cmf_mcp.mcp.output.schemas import (
-    LIMITS,
     ArtifactUse,
     ArtifactView,
     DetailLevel,
@@ -34,8 +31,6 @@ from cmf_mcp.mcp.output.schemas import (
     ExecutionSummary,
     ExecutionView,
     Output,
-    PipelineItem,
-    PipelinePage,
     clip_mapping,
     clip_paths,
     clip_text,
@@ -204,45 +199,6 @@ def page_execution_ids(detail: ArtifactDetail, *, offset: int, limit: int, most:
     return list(ids)[:most]
 
 
-def pipeline_page(
-    pipelines: Sequence[Pipeline],
-    stages: Sequence[Stage],
-    level: DetailLevel,
-    *,
-    offset: int,
-    limit: int,
-) -> PipelinePage:
-    by_pipeline: dict[str, list[str]] = {}
-    for stage in stages:
-        by_pipeline.setdefault(stage.pipeline, []).append(stage.name)
-
-    def item(pipeline: Pipeline, at: DetailLevel) -> PipelineItem:
-        properties = clip_mapping(pipeline.properties, at)[0] if at == "full" else None
-        return PipelineItem(
-            name=clip_text(pipeline.name, at)[0] or "",
-            stages=[
-                clip_text(name, at)[0] or ""
-                for name in by_pipeline.get(pipeline.name, [])[: LIMITS[at].keys * 2]
-            ],
-            created_at=pipeline.created_at,
-            properties=properties,
-        )
-
-    def build(items: Sequence[Pipeline], truncated: bool, at: DetailLevel = level) -> PipelinePage:
-        end = offset + len(items)
-        more = end < len(pipelines)
-        return PipelinePage(
-            items=[item(p, at) for p in items],
-            total=len(pipelines),
-            has_more=more,
-            next_cursor=encode_cursor("pipelines", end) if more else None,
-            truncated=truncated,
-        )
-
-    page = pipelines[offset : offset + limit]
-    return fit(page, build, lambda items: build(items, True, "concise"))
-
-
 # -- text ----------------------------------------------------------------------------------
 
 
@@ -369,25 +325,4 @@ def artifact_text(view: ArtifactView) -> str:
     lines.append(
         "next: get_execution with an execution id above for its inputs, params and metrics"
     )
-    return "\n".join(lines)
-
-
-def pipelines_text(page: PipelinePage, mlmd_file: str | None = None) -> str:
-    """``mlmd_file``: a cmflib ML Metadata file found in the project, named when empty."""
-    if not page.items:
-        if mlmd_file:
-            return (
-                f"No pipelines recorded yet, but the project holds {mlmd_file}, earlier runs "
-                f"recorded by cmflib: this is an HPE CMF file: `cmf import-mlmd {mlmd_file}` "
-                "(run by the user) brings them in."
-            )
-        return "No pipelines recorded yet; start_execution records the first run."
-    lines = [f"{page.total} pipeline(s):"]
-    for p in page.items:
-        stages = ", ".join(plain(s) for s in p.stages) or "-"
-        lines.append(f"  {plain(p.name)}: stages {stages}")
-        if p.properties:
-            lines.append(f"    properties {DATA}: {data(p.properties)}")
-    lines += more_line(page.has_more, page.next_cursor, page.truncated)
-    lines.append("next: search_executions with pipeline=NAME for its runs")
     return "\n".join(lines)

@@ -77,7 +77,27 @@ def fit_search(
 # -- search --------------------------------------------------------------------------------
 
 
-class ExecutionPageOut(PageInfo):
+class Totals(Output):
+    total: int | None = Field(
+        default=None, description="How many match in all, when fewer than 1,000; else None."
+    )
+    total_at_least: int | None = Field(
+        default=None, description="Set (to 1,000) instead of total when at least that many match."
+    )
+
+
+def totals(page: Any) -> dict[str, int | None]:
+    """A core search page's totals, for an output page."""
+    return {"total": page.total, "total_at_least": page.total_at_least}
+
+
+def _of_total(page: Totals) -> str:
+    if page.total is not None:
+        return f" of {page.total:,}"
+    return f" of {page.total_at_least:,}+" if page.total_at_least is not None else ""
+
+
+class ExecutionPageOut(PageInfo, Totals):
     items: list[ExecutionSummary]
     sort: str = Field(description="The order of items: '-started_at' is newest first.")
 
@@ -97,7 +117,7 @@ class ArtifactHitItem(Output):
     labels: Labels = None
 
 
-class ArtifactPageOut(PageInfo):
+class ArtifactPageOut(PageInfo, Totals):
     items: list[ArtifactHitItem]
 
 
@@ -121,7 +141,7 @@ def artifact_hit(hit: ArtifactHit, level: DetailLevel) -> ArtifactHitItem:
 def executions_text(page: ExecutionPageOut) -> str:
     if not page.items:
         return "No execution matches; loosen the filters (list_pipelines shows what exists)."
-    lines = [f"{len(page.items)} execution(s), sorted by {page.sort}:"]
+    lines = [f"{len(page.items)}{_of_total(page)} execution(s), sorted by {page.sort}:"]
     for e in page.items:
         lines += summary_lines(e)
         if e.metrics:
@@ -134,7 +154,7 @@ def executions_text(page: ExecutionPageOut) -> str:
 def artifacts_text(page: ArtifactPageOut) -> str:
     if not page.items:
         return "No artifact matches; loosen the filters."
-    lines = [f"{len(page.items)} artifact(s):"]
+    lines = [f"{len(page.items)}{_of_total(page)} artifact(s):"]
     for a in page.items:
         made = (
             f"  made by {plain(a.pipeline)}/{plain(a.stage)} {short_id(a.produced_by)}"

@@ -385,15 +385,3 @@ class ArtifactView(PageInfo):
     consumers_total: int
     clipped: bool
     labels: Labels = None
-
-
-class PipelineItem(Output):
-    name: str
-    stages: list[str]
-    created_at: datetime
-    properties: dict[str, Any] | None = Field(description=USER_DATA + " None in concise detail.")
-
-
-class PipelinePage(PageInfo):
-    items: list[PipelineItem]
-    total: int

@@ -23,6 +23,7 @@ from cmf_mcp.mcp.output.choices import ArtifactTypeName, StatusName
 from cmf_mcp.mcp.output.final_metrics import metrics_rows
 from cmf_mcp.mcp.output.label_room import fit_labels
 from cmf_mcp.mcp.output.labels import label_rows, lineage_labels, read_labels
+from cmf_mcp.mcp.output.pipelines import PipelinePage, pipeline_page, pipelines_text
 from cmf_mcp.mcp.output.schemas import (
     ArtifactRef,
     ArtifactView,
@@ -32,7 +33,6 @@ from cmf_mcp.mcp.output.schemas import (
     ExecutionRef,
     ExecutionView,
     Name,
-    PipelinePage,
     decode_cursor,
 )
 from cmf_mcp.mcp.output.stale import mark_stale
@@ -125,6 +125,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
                 next_cursor=page.next_cursor,
                 truncated=truncated,
                 sort=sort.strip(),
+                **q.totals(page),
             )
 
         with tool_errors(state):
@@ -187,6 +188,7 @@ def register_queries(server: MCPServer[Any], state: ServerState) -> None:
                 has_more=page.has_more,
                 next_cursor=page.next_cursor,
                 truncated=truncated,
+                **q.totals(page),
             )
 
         with tool_errors(state):
@@ -313,24 +315,22 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             str | None, Field(max_length=200, description="next_cursor of the previous page.")
         ] = None,
     ) -> Annotated[CallToolResult, PipelinePage]:
-        """List the recorded pipelines and their stages. Start here to see what is in the store.
-
-        Next: search_executions(pipeline=NAME) for a pipeline's runs.
+        """List the recorded pipelines, their stages and executions per pipeline and per stage.
+        Start here to see what is in the store. Next: search_executions(pipeline=NAME).
         """
         with tool_errors(state):
             offset = decode_cursor("pipelines", cursor)
-            page = out.pipeline_page(
+            page = pipeline_page(
                 state.store.list_pipelines(),
                 state.store.list_stages(),
                 detail,
                 offset=offset,
                 limit=limit,
+                counts=state.store.execution_counts(),
             )
-        mlmd = None
-        if not page.items:
-            found = find_mlmd_file(state.project_root)
-            mlmd = found.name if found is not None else None
-        text = out.pipelines_text(page, mlmd) + empty_note(state, page.items, mlmd=False)
+        found = None if page.items else find_mlmd_file(state.project_root)
+        mlmd = found.name if found is not None else None
+        text = pipelines_text(page, mlmd) + empty_note(state, page.items, mlmd=False)
         return out.result(page, text)
 
     @server.tool(title="One run", annotations=READ)
