@@ -213,5 +213,5 @@ def test_cors_is_closed_unless_origins_are_given(
 def test_the_openapi_document_is_typed(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     schemas = document["components"]["schemas"]
-    assert {"LineageGraph", "ExecutionPage", "Comparison"} <= set(schemas)
+    assert {"LineageGraph", "LabelledExecutionPage", "Comparison"} <= set(schemas)
     assert "/api/v1/lineage/{ref}" in document["paths"]

@@ -1,7 +1,8 @@
 """The read endpoints under ``/api/v1``: thin wrappers over cmf_core's query API.
 
 Each returns cmf_core's own frozen records (pydantic models), so the OpenAPI
-document is typed by the same models the library returns. Every route needs a
+document is typed by the same models the library returns; executions and artifacts
+carry their labels too (:mod:`cmf_mcp.http.labelled`). Every route needs a
 token of scope ``read`` at least. Lists are bounded pages: pass ``next_cursor``
 back as ``cursor`` for the next one.
 """
@@ -26,11 +27,21 @@ from cmf_core.graph.lineage import LineageGraph, lineage
 from cmf_core.graph.lookup import resolve_reference
 from cmf_core.graph.trace import Impact, Trace, impact, trace
 from cmf_core.recipes.recipe import Recipe, reproduce
-from cmf_core.records import ArtifactDetail, ExecutionDetail, Pipeline
-from cmf_core.search.search import ArtifactPage, ExecutionPage, search_artifacts, search_executions
+from cmf_core.records import Pipeline
+from cmf_core.search.search import search_artifacts, search_executions
 from cmf_core.search.tree import MAX_FILTER_LENGTH
 from cmf_core.store import Store
 from cmf_mcp.http.deps import get_store, require
+from cmf_mcp.http.labelled import (
+    AnnotatedArtifact,
+    AnnotatedExecution,
+    LabelledArtifactPage,
+    LabelledExecutionPage,
+    annotated_artifact,
+    annotated_execution,
+    labelled_artifacts,
+    labelled_executions,
+)
 from cmf_mcp.http.problems import Problem
 
 router = APIRouter(dependencies=[Depends(require(Scope.READ))])
@@ -65,8 +76,8 @@ def executions(
     sort: Annotated[str, Query(max_length=200)] = "-started_at",
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> ExecutionPage:
-    return search_executions(
+) -> LabelledExecutionPage:
+    found = search_executions(
         store,
         filter,
         pipeline=pipeline,
@@ -76,11 +87,12 @@ def executions(
         limit=limit,
         cursor=cursor,
     )
+    return labelled_executions(store, found)
 
 
 @router.get("/executions/{execution_id}", tags=["read"], summary="One execution (id or prefix)")
-def execution(store: StoreDep, execution_id: str) -> ExecutionDetail:
-    return store.get_execution_detail(execution_id)
+def execution(store: StoreDep, execution_id: str) -> AnnotatedExecution:
+    return annotated_execution(store, store.get_execution_detail(execution_id))
 
 
 @router.get("/artifacts", tags=["read"], summary="Search artifacts (one page)")
@@ -92,21 +104,22 @@ def artifacts(
     sort: Annotated[str, Query(max_length=200)] = "-created_at",
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> ArtifactPage:
-    return search_artifacts(
+) -> LabelledArtifactPage:
+    found = search_artifacts(
         store, filter, type=type, pipeline=pipeline, sort=sort, limit=limit, cursor=cursor
     )
+    return labelled_artifacts(store, found)
 
 
 @router.get("/artifacts/{ref:path}", tags=["read"], summary="One artifact (digest, prefix, path)")
-def artifact(request: Request, store: StoreDep, ref: str) -> ArtifactDetail:
+def artifact(request: Request, store: StoreDep, ref: str) -> AnnotatedArtifact:
     root = _root(request)
     kind, key = resolve_reference(store, ref, project_root=root, cwd=root)
     if kind != "artifact":
         raise Problem(
             404, "That names an execution; ask /api/v1/executions/{id}.", kind="not_found"
         )
-    return store.get_artifact_detail(key)
+    return annotated_artifact(store, store.get_artifact_detail(key))
 
 
 @router.get("/lineage/{ref:path}", tags=["read"], summary="The lineage graph around a node")
