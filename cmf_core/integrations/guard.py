@@ -22,12 +22,16 @@ class RecordingGuard:
         try:
             record()
         except Exception as exc:
-            if not self.has_warned:
-                self.has_warned = True
-                warn_user(
-                    f"cmf could not record to its store ({exc}); training goes on and "
-                    "buffered step metrics are written at the next flush."
-                )
+            self.failed(exc)
+
+    def failed(self, exc: Exception) -> None:
+        """Report a recording call that raised ``exc`` (warns the first time only)."""
+        if not self.has_warned:
+            self.has_warned = True
+            warn_user(
+                f"cmf could not record to its store ({exc}); training goes on and "
+                "buffered step metrics are written at the next flush."
+            )
 
 
 def json_params(values: Mapping[str, Any]) -> dict[str, Any]:

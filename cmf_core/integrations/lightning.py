@@ -106,13 +106,17 @@ class CmfLogger(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        def record() -> None:
+        # Called every step, so kept lean: no closure, the run looked up once per call, and
+        # Lightning's values taken as the floats they are (it has already turned tensors
+        # into numbers, one .item() per value, before any logger sees them).
+        try:
+            run = self._run if self._run is not None else self.experiment
             for name, value in metrics.items():
-                number = float(value)
+                number = value if type(value) is float else float(value)
                 if name != "epoch" and math.isfinite(number):
-                    self.experiment.log_metric(name, number, step=step)
-
-        self._guarded(record)
+                    run.log_metric(name, number, step=step)
+        except Exception as exc:
+            self._guarded.failed(exc)
 
     def after_save_checkpoint(self, checkpoint_callback: "ModelCheckpoint") -> None:
         if checkpoint_callback not in self._checkpoints:
