@@ -77,7 +77,9 @@ class RunGuard:
             runs = self._open_runs()
             for run in runs:
                 try:
-                    run.flush_if_due()
+                    with run.store.unless_closed() as is_open:
+                        if is_open:
+                            run.flush_if_due()
                 except Exception:  # the values stay buffered; the next call retries
                     continue
             if time.monotonic() - last_beat >= HEARTBEAT_S:
@@ -86,30 +88,37 @@ class RunGuard:
 
     @staticmethod
     def _beat(runs: list["Run"]) -> None:
-        """One heartbeat write per store for its open runs (a closed store is skipped)."""
+        """One heartbeat write per store for its open runs (stores already closed are skipped)."""
         by_store: dict[int, tuple[Store, list[str]]] = {}
         for run in runs:
             by_store.setdefault(id(run.store), (run.store, []))[1].append(run.id)
         for store, ids in by_store.values():
-            if store.closed or store.read_only:
+            if store.read_only:
                 continue
             try:
-                store.heartbeat(ids)
+                with store.unless_closed() as is_open:
+                    if is_open:
+                        store.heartbeat(ids)
             except Exception:  # a missed heartbeat only makes the run look stale sooner
                 continue
 
     def flush_all(self) -> None:
         for run in self._open_runs():
             try:
-                run.flush()
+                with run.store.unless_closed() as is_open:
+                    if is_open:
+                        run.flush()
             except Exception:  # ending the run reports what could not be written
                 continue
 
     def end_all(self, reason: str) -> None:
-        """Write every open run's buffer and end it ``failed`` with ``reason``."""
+        """Write every open run's buffer and end it ``failed`` with ``reason`` (runs on a
+        store their program closed are left as it left them)."""
         for run in self._open_runs():
             try:
-                run.end_unfinished(reason)
+                with run.store.unless_closed() as is_open:
+                    if is_open:
+                        run.end_unfinished(reason)
             except Exception:  # the store is gone; the run stays as recorded
                 continue
 

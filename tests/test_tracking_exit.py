@@ -223,3 +223,15 @@ def test_the_flush_thread_writes_a_heartbeat_for_open_runs(
             time.sleep(0.05)
         run.end()
     assert alive.host and alive.pid == os.getpid()
+
+
+def test_the_flush_thread_never_writes_through_a_store_its_program_closed(store: str) -> None:
+    cmf = Cmf(pipeline="fraud", store=store, capture_git=False)
+    run = cmf.start_execution("train")
+    run.log_metric("loss", 0.5)
+    cmf.store.close()
+    run._buffered_since -= 60  # due long ago: the thread would write it if it could
+    time.sleep(1.0)  # four ticks of the thread
+    with sqlite3.connect(store.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("SELECT count(*) FROM metrics").fetchone() == (0,)
+    conn.close()

@@ -44,10 +44,10 @@ class StoreBase:
     its schema revision otherwise (see :mod:`cmf_core.store.migrate`). With
     ``read_only`` nothing is created, upgraded or changed: the store must exist.
 
-    A closed store refuses every further read and write (a run left open on it,
-    flushed later by the process's flush thread, gets a StoreError rather than
-    opening a new connection that nothing would close); closing waits briefly
-    for the calls in flight.
+    Closing waits briefly for the calls in flight. A closed store opens new
+    connections again if its owner reads or writes through it later, but the
+    process's flush thread (:mod:`cmf_core.run_guard`) never does: it asks
+    :meth:`unless_closed` first, so it cannot leave a connection nobody closes.
     """
 
     CLOSE_WAIT_S = 5.0  # how long close() waits for calls in flight before disposing anyway
@@ -91,14 +91,24 @@ class StoreBase:
         self._engine.dispose()
 
     @contextmanager
+    def unless_closed(self) -> Iterator[bool]:
+        """True, and holds off :meth:`close` until the block ends; False if already closed."""
+        with self._use_state:
+            is_open = not self._closed
+            self._in_use += is_open
+        if not is_open:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._use_state:
+                self._in_use -= 1
+                self._use_state.notify_all()
+
+    @contextmanager
     def _in_flight(self) -> Iterator[None]:
         with self._use_state:
-            if self._closed:
-                raise StoreError(
-                    "The store {store} was closed; open it again to read or write.",
-                    kind=Kind.STORE,
-                    store=self.display_url,
-                )
             self._in_use += 1
         _calls.depth = getattr(_calls, "depth", 0) + 1
         try:
