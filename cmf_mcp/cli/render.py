@@ -57,9 +57,11 @@ def table(
     *,
     stale: set[str] | frozenset[str] = frozenset(),
     metrics: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> None:
     """Rows of one kind; executions in ``stale`` (running, process gone) show as stale,
-    with ``metrics`` (id -> final metrics as text) in a last column when given."""
+    with ``metrics`` (id -> final metrics as text) in a column when given, and ``labels``
+    (id or digest -> labels as text) in a last column when given."""
     out = console()
     if not rows:
         out.print(f"No {kind} recorded.")
@@ -84,6 +86,8 @@ def table(
             grid.add_column(column, no_wrap=column in ("started", "commit"))
         if metrics is not None:
             grid.add_column("metrics")
+        if labels is not None:
+            grid.add_column("labels")
         for e in rows:
             assert isinstance(e, Execution)
             grid.add_row(
@@ -95,11 +99,14 @@ def table(
                 duration(e),
                 (e.git_commit_start or "")[:10] + ("*" if e.git_is_dirty else ""),
                 *([] if metrics is None else [Text(metrics.get(e.id, ""))]),
+                *([] if labels is None else [Text(labels.get(e.id, ""))]),
             )
     else:
         grid.add_column("digest", no_wrap=True, min_width=36)
         for column in ("type", "size", "files", "path"):
             grid.add_column(column)
+        if labels is not None:
+            grid.add_column("labels")
         for artifact, path in rows:
             assert isinstance(artifact, Artifact)
             grid.add_row(
@@ -108,6 +115,7 @@ def table(
                 size(artifact.size),
                 "" if artifact.nfiles is None else str(artifact.nfiles),
                 path or "",
+                *([] if labels is None else [Text(labels.get(artifact.digest, ""))]),
             )
     out.print(grid)
 

@@ -1,9 +1,10 @@
 """The `cmf` search commands: `cmf ls executions|artifacts` with `--where`, `--sort`, `--cursor`.
 
 ``--json`` prints the page's items as a JSON list (the shape `cmf ls` always
-printed); when more rows remain, the cursor for the next page goes to stderr
-as ``More: add --cursor … to the same command.``, so stdout stays one JSON
-document either way.
+printed, each item with its ``labels``); the table has a labels column when a row
+has labels (both read in one query for the page). When more rows remain, the cursor
+for the next page goes to stderr as ``More: add --cursor … to the same command.``,
+so stdout stays one JSON document either way.
 """
 
 from typing import Any
@@ -29,6 +30,7 @@ def list_page(
     **filters: Any,
 ) -> None:
     """Run one search of executions or artifacts and print its page (`cmf ls`)."""
+    from cmf_core.annotate import labels_of
     from cmf_core.search.search import search_artifacts, search_executions
     from cmf_mcp.cli import render
 
@@ -44,28 +46,46 @@ def list_page(
             rows: list[Any] = page.items
             stale = stale_ids(store, rows, stale_after=settings(ctx).stale_after)
             finals = page_metrics(store, [e.id for e in rows])  # one query for the page
+            labels = labels_of(store, "execution", [e.id for e in rows])  # and one more
             if as_json:
-                print_json([_row(e, e.id in stale, finals.get(e.id, {})) for e in rows])
+                print_json(
+                    [
+                        _row(e, e.id in stale, finals.get(e.id, {}), labels.get(e.id, {}))
+                        for e in rows
+                    ]
+                )
             else:
                 first = metrics_named(where, sort)
                 shown = {e.id: _metrics_text(finals.get(e.id, {}), first) for e in rows}
                 render.table(
-                    kind, rows, stale=stale, metrics=shown if any(shown.values()) else None
+                    kind,
+                    rows,
+                    stale=stale,
+                    metrics=shown if any(shown.values()) else None,
+                    labels=_labels_column(labels),
                 )
         else:
             page = search_artifacts(store, where, **filters, **paging)
+            digests = [hit.artifact.digest for hit in page.items]
+            labels = labels_of(store, "artifact", digests) if digests else {}
             if as_json:
-                print_json([_artifact_row(hit) for hit in page.items])
+                print_json(
+                    [_artifact_row(hit, labels.get(hit.artifact.digest, {})) for hit in page.items]
+                )
             else:
-                render.table(kind, [(hit.artifact, hit.path) for hit in page.items])
+                render.table(
+                    kind,
+                    [(hit.artifact, hit.path) for hit in page.items],
+                    labels=_labels_column(labels),
+                )
     if page.next_cursor:
         click.echo(f"More: add --cursor {page.next_cursor} to the same command.", err=True)
 
 
-def _row(execution: Any, is_stale: bool, metrics: dict[str, float]) -> Any:
-    """An execution with its final metrics; a running execution whose process is gone
-    carries ``"stale": true`` (computed)."""
-    row = {**execution.model_dump(mode="json"), "metrics": metrics}
+def _row(execution: Any, is_stale: bool, metrics: dict[str, float], labels: dict[str, str]) -> Any:
+    """An execution with its final metrics and labels; a running execution whose process
+    is gone carries ``"stale": true`` (computed)."""
+    row = {**execution.model_dump(mode="json"), "metrics": metrics, "labels": labels}
     return {**row, "stale": True} if is_stale else row
 
 
@@ -76,10 +96,23 @@ def _metrics_text(metrics: dict[str, float], first: list[str], most: int = 4) ->
     return shown + (f" +{len(names) - most}" if len(names) > most else "")
 
 
-def _artifact_row(hit: Any) -> dict[str, Any]:
+def _labels_column(labels: dict[str, dict[str, str]], most: int = 3) -> dict[str, str] | None:
+    """Key → ``quality=bad owner=ana +2`` (values cut at 30 characters); None when no row
+    has labels, so the table has no labels column."""
+    if not labels:
+        return None
+    shown = {}
+    for key, found in labels.items():
+        pairs = sorted(found.items())
+        text = " ".join(f"{k}={v if len(v) <= 30 else v[:29] + '…'}" for k, v in pairs[:most])
+        shown[key] = text + (f" +{len(pairs) - most}" if len(pairs) > most else "")
+    return shown
+
+
+def _artifact_row(hit: Any, labels: dict[str, str]) -> dict[str, Any]:
     row: dict[str, Any] = hit.artifact.model_dump(mode="json")
     row.update(path=hit.path, produced_by=hit.produced_by, pipeline=hit.pipeline, stage=hit.stage)
-    return row
+    return {**row, "labels": labels}
 
 
 def register(cli: click.Group) -> None:
