@@ -128,8 +128,9 @@ def test_a_process_killed_mid_execution_leaves_it_visible_as_running(project: Pa
     result = CliRunner().invoke(cli, ["ls", "executions", "--status", "running", "--json"])
     [row] = json.loads(result.stdout)
     assert row["id"] == execution_id and row["started_at"] and row["ended_at"] is None
+    assert row["stale"] is True  # recorded running; its process is gone
     table = CliRunner().invoke(cli, ["ls", "executions", "--status", "running"]).stdout
-    assert execution_id in table and "running" in table
+    assert execution_id in table and "stale" in table
 
     # The store takes new work after the crash.
     with Cmf(pipeline="fragile") as cmf, cmf.execution("train"):
