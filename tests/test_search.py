@@ -586,7 +586,7 @@ def test_ls_prints_the_next_cursor_on_stderr_and_continues_from_it(
     code, out, err = cmf(searchable, *args)
     assert code == 0
     seen += [row["id"] for row in json.loads(out)]
-    assert err.startswith("More: add --cursor ")
+    assert err.startswith("3 of 4 shown. More: add --cursor ")
     cursor = err.split("--cursor ")[1].split()[0]
     code, out, err = cmf(searchable, *args, "--cursor", cursor)
     assert (code, err) == (0, "")

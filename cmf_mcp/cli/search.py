@@ -3,8 +3,8 @@
 ``--json`` prints the page's items as a JSON list (the shape `cmf ls` always
 printed, each item with its ``labels``); the table has a labels column when a row
 has labels (both read in one query for the page). When more rows remain, the cursor
-for the next page goes to stderr as ``More: add --cursor … to the same command.``,
-so stdout stays one JSON document either way.
+for the next page goes to stderr as ``3 of 4 shown. More: add --cursor … to the same
+command.``, so stdout stays one JSON document either way.
 """
 
 from typing import Any
@@ -79,7 +79,12 @@ def list_page(
                     labels=_labels_column(labels),
                 )
     if page.next_cursor:
-        click.echo(f"More: add --cursor {page.next_cursor} to the same command.", err=True)
+        total = f"{page.total:,}" if page.total is not None else f"at least {page.total_at_least:,}"
+        click.echo(
+            f"{len(page.items)} of {total} shown. More: add --cursor {page.next_cursor} to the "
+            "same command.",
+            err=True,
+        )
 
 
 def _row(execution: Any, is_stale: bool, metrics: dict[str, float], labels: dict[str, str]) -> Any:
