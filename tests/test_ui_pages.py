@@ -76,6 +76,19 @@ def test_the_overview_shows_each_stage_as_a_flow_with_runs_and_last_status(
     assert f"/executions/{ids['evaluate']}" in html
 
 
+def test_the_overview_counts_every_run_of_a_stage(sqlite_url: str, root: Path) -> None:
+    from cmf_core import Cmf
+
+    with Cmf(pipeline="sweep", store=sqlite_url, capture_git=False) as cmf:
+        for i in range(150):  # past the 100 the overview used to stop counting at
+            with cmf.execution("trial", params={"i": i}):
+                pass
+    with TestClient(create_ui_app(sqlite_url, root), base_url="http://127.0.0.1") as client:
+        html = client.get("/").text
+    assert re.search(r"trial</a></td>\s*<td>150</td>", html)
+    assert "150 runs" in html
+
+
 def test_the_executions_table_filters_sorts_pages_and_shows_chosen_columns(
     local: TestClient, ids: dict[str, str]
 ) -> None:
