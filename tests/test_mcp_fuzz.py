@@ -272,6 +272,15 @@ PLAUSIBLE: dict[str, dict[str, Any]] = {
     },
     "reproduce": {"execution_id": ids, "detail": st.sampled_from(["concise", "full"])},
     "model_card": {"model": references, "detail": st.sampled_from(["concise", "full"])},
+    "metric_table": {
+        "names": st.lists(st.sampled_from(["acc", "loss"]) | names, min_size=0, max_size=12),
+        "pipeline": st.none() | names,
+        "stage": st.none() | names,
+        "where": st.none() | filters,
+        "limit": st.integers(0, 120),
+        "points": st.integers(0, 600),
+        "detail": st.sampled_from(["concise", "full"]),
+    },
 }
 
 
@@ -343,6 +352,14 @@ def test_batches_of_metric_steps_end_in_a_result_or_a_readable_tool_error(
     fuzzed: Context, call: dict[str, Any]
 ) -> None:
     check(fuzzed, ("log_metrics", call))
+
+
+@settings(FUZZ, max_examples=1_000)
+@given(call=st.fixed_dictionaries(PLAUSIBLE["metric_table"]))
+def test_metric_tables_with_odd_arguments_end_in_a_result_or_a_readable_tool_error(
+    fuzzed: Context, call: dict[str, Any]
+) -> None:
+    check(fuzzed, ("metric_table", call))
 
 
 @FUZZ
