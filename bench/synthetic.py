@@ -485,7 +485,10 @@ def generate(
                             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                             f"(SELECT max(id) FROM {table}))"
                         )
-                    conn.exec_driver_sql("ANALYZE")
+                    # The store's own tables only: a database holding many stores (one
+                    # schema each) would otherwise need a lock per table of all of them.
+                    tables = ", ".join(t.name for t in s.metadata.sorted_tables)
+                    conn.exec_driver_sql(f"ANALYZE {tables}")
         first, second, model = gen.pair()
     return SyntheticStore(
         url=url,
