@@ -28,6 +28,7 @@ from cmf_core.recorded_path import resolve_path
 from cmf_core.records import Artifact, ArtifactType, EventDirection, Execution, ExecutionStatus
 from cmf_core.run_guard import GUARD
 from cmf_core.validation import (
+    MAX_STEP,
     json_mapping,
     metric_name,
     metric_step,
@@ -201,15 +202,19 @@ class Run:
         second of a series.
         """
         self._check_open()
-        name = metric_name(name)
-        number = metric_value(name, value)
+        # Called every step: a float for a series already checked needs no checking again.
+        if type(value) is float and type(name) is str and name in self._next_step:
+            number = value
+        else:
+            name = metric_name(name)
+            number = metric_value(name, value)
         with self._lock:
             if step is None:
                 # A series resumed through Cmf.attach continues after its recorded steps.
                 known = self._next_step.get(name)
                 step = known if known is not None else self._store.next_step(self.id, name)
-            else:
-                step = metric_step(step)
+            elif type(step) is not int or not 0 <= step <= MAX_STEP:
+                step = metric_step(step)  # raises: not a step a store can hold
             self._next_step[name] = step + 1
             if not self._buffer:
                 self._buffered_since = time.monotonic()

@@ -181,6 +181,30 @@ def test_a_metric_must_be_a_number(cmf: Cmf, value: object, message: str) -> Non
         run.log_metric("acc", value)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("value", "step", "message"),
+    [
+        (True, 1, "not a bool"),
+        ("high", 1, "must be a number, not str"),
+        (0.5, -1, "step must be a whole number"),
+        (0.5, 2**63, "step must be a whole number"),
+        (0.5, 1.0, "step must be a whole number"),
+    ],
+)
+def test_a_series_already_logged_is_still_checked_on_every_value(
+    cmf: Cmf, value: object, step: object, message: str
+) -> None:
+    with cmf.execution("train") as run:
+        run.log_metric("acc", 0.25, step=0)
+        with pytest.raises(InvalidInputError, match=message):
+            run.log_metric("acc", value, step=step)  # type: ignore[arg-type]
+        run.log_metric("acc", 0.5, step=1)
+    assert [(m.step, m.value) for m in cmf.store.get_metrics(run.id, name="acc")] == [
+        (0, 0.25),
+        (1, 0.5),
+    ]
+
+
 def test_params_must_be_json(cmf: Cmf) -> None:
     with pytest.raises(InvalidInputError, match="params must hold JSON values"):
         cmf.start_execution("train", params={"fn": print})
