@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
-from sqlalchemy.orm import aliased
 
 from cmf_core.records import Execution
 from cmf_core.store.base import StoreBase
@@ -73,7 +72,7 @@ class MetricReads(StoreBase):
         self, execution_ids: Sequence[str], *, name: str | None = None
     ) -> list[SeriesStats]:
         """Every step series of these executions, summarised in one query."""
-        m = aliased(metrics, name="m")
+        m = metrics.alias("m")
         where: list[ColumnElement[bool]] = [
             metrics.c.execution_id.in_(list(execution_ids)),
             metrics.c.step.is_not(None),
