@@ -2,7 +2,8 @@
 
 ``/`` pipelines · ``/executions`` the table · ``/executions/{id}`` · ``/artifacts/{ref}``
 · ``/lineage`` the graph · ``/metrics`` a stage's metric across runs · ``/search``
-· ``/signin`` and ``/signout`` (team server only) · ``/ui/static/{name}``.
+· ``POST /annotations`` a label or note (team server, write token) · ``/signin`` and
+``/signout`` (team server only) · ``/ui/static/{name}``.
 """
 
 from collections.abc import Awaitable
@@ -26,6 +27,7 @@ from cmf_core.search.tree import MAX_FILTER_LENGTH
 from cmf_core.store import Store
 from cmf_mcp.http.problems import Problem
 from cmf_mcp.http.ui import session
+from cmf_mcp.http.ui.annotating import annotating
 from cmf_mcp.http.ui.charts import Series, line_chart
 from cmf_mcp.http.ui.graph import draw
 from cmf_mcp.http.ui.labels import annotations_of, graph_labels, row_labels
@@ -50,6 +52,7 @@ def install(app: FastAPI, *, is_open: bool = False) -> None:
     """Serve the UI at ``/`` of ``app``; ``is_open``: no token needed (``cmf ui``)."""
     app.state.ui = UiState(is_open=is_open)
     app.include_router(pages, include_in_schema=False)
+    app.include_router(annotating, include_in_schema=False)
     app.include_router(public, include_in_schema=False)
     as_problem = app.exception_handlers[StarletteHTTPException]
 

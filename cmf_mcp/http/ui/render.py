@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from cmf_core.errors import CmfError
 from cmf_mcp.http.problems import TITLES, Problem, shown, status_of
-from cmf_mcp.http.ui.session import SignInNeeded, keep_csrf
+from cmf_mcp.http.ui.session import SignInNeeded, keep_csrf, may_write
 
 HERE = Path(__file__).parent
 log = logging.getLogger("cmf.server")
@@ -61,6 +61,7 @@ def page(request: Request, template: str, code: int = 200, **context: Any) -> Re
     body = ENV.get_template(template).render(
         request=request,
         is_open=ui.is_open,
+        may_write=may_write(request),
         csrf=getattr(request.state, "csrf", ""),
         **context,
     )

@@ -2,10 +2,11 @@
 
 The token goes in an ``HttpOnly``, ``SameSite=Strict`` cookie (``Secure`` over
 HTTPS) and is checked with :func:`cmf_core.auth.authenticate` on every request,
-so a revoked token stops working at once. Every POST (sign in, sign out) must
-carry the CSRF value of a second cookie in its form (double submit) and, when
-the browser sends one, an ``Origin`` of this server. ``cmf ui`` (``is_open``)
-needs no token.
+so a revoked token stops working at once. Every POST (sign in, sign out, an
+annotation) must carry the CSRF value of a second cookie in its form (double
+submit) and, when the browser sends one, an ``Origin`` of this server. ``cmf ui``
+(``is_open``) needs no token, and reads its store read-only: it cannot annotate.
+Annotating needs a token of scope ``write``, whose name signs the annotation.
 """
 
 import hmac
@@ -49,9 +50,32 @@ async def signed_in(request: Request) -> None:
     if not secret:
         raise SignInNeeded
     try:
-        await run_in_threadpool(authenticate, store_of(request), secret, needs=Scope.READ)
+        token = await run_in_threadpool(authenticate, store_of(request), secret, needs=Scope.READ)
     except AuthError:
         raise SignInNeeded from None
+    request.state.scope = Scope(token.scope)
+
+
+def may_write(request: Request) -> bool:
+    """Whether this page's viewer may annotate: signed in with a write or admin token."""
+    scope = getattr(request.state, "scope", None)
+    return scope is not None and scope.rank >= Scope.WRITE.rank
+
+
+async def writer_name(request: Request) -> str:
+    """The name of the signed-in token, checked again for scope write; else a 403 problem."""
+    if request.app.state.ui.is_open:
+        raise Problem(
+            403,
+            "cmf ui reads the store read-only, so it cannot add labels; use "
+            "`cmf annotate REF key=value`, or the team server's UI with a write token.",
+        )
+    secret = request.cookies.get(TOKEN_COOKIE)
+    try:
+        token = await run_in_threadpool(authenticate, store_of(request), secret, needs=Scope.WRITE)
+    except AuthError as exc:
+        raise Problem(403, f"Adding a label needs a write token: {exc}") from None
+    return token.name
 
 
 def new_csrf(request: Request) -> None:
@@ -110,7 +134,9 @@ __all__ = [
     "UiState",
     "check_token",
     "keep_csrf",
+    "may_write",
     "read_form",
     "signed_in",
     "store_of",
+    "writer_name",
 ]
