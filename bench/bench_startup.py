@@ -9,7 +9,11 @@ What it measures (wall time of a new process, as a user waits for it, median of
 2. ``python -c "from cmf_core import Cmf"`` — what a training script pays
    before its first line of work (no target; shown for comparison).
 3. ``cmf --help`` — **target ≤ 300 ms**.
-4. A cold process that imports cmf_core, creates a new store in a fresh folder
+4. ``python -c "import cmf_mcp.mcp.server"`` (the module ``create_server`` lives in) —
+   **target ≤ the MCP SDK's own import + 150 ms**, that baseline (``from
+   mcp.server.mcpserver import MCPServer``, what ``create_server`` needs of the SDK)
+   measured in the same run, the two interleaved.
+5. A cold process that imports cmf_core, creates a new store in a fresh folder
    (a Git repository with one commit, no ``.cmf/`` yet) and logs one execution
    with one small input file and one metric — **target ≤ 1.5 s**. Baseline:
    MLflow's first run on a new SQLite store in a cold process (``import
@@ -17,9 +21,10 @@ What it measures (wall time of a new process, as a user waits for it, median of
    folder. Both also report the time spent after the interpreter started.
 
 Then, once each, ``-X importtime`` on ``import cmf_core``, ``from cmf_core
-import Cmf`` and ``cmf --help``: the total import time and the five costliest
-imports — by own time, and among the modules cmf's own code imports from other
-packages, by cumulative time (what making that import lazy would save).
+import Cmf``, ``cmf --help`` and ``import cmf_mcp.mcp.server``: the total import
+time and the five costliest imports — by own time, and among the modules cmf's
+own code imports from other packages, by cumulative time (what making that import
+lazy would save).
 
 Prints one JSON object on stdout (times in ms); temporary folders are deleted
 at exit. ``--quick`` runs a short smoke version.
@@ -47,6 +52,9 @@ from bench.harness import guard, machine, make_project, summary_ms
 TARGET_IMPORT_MS = 300.0
 TARGET_HELP_MS = 300.0
 TARGET_COLD_RUN_MS = 1500.0
+TARGET_MCP_SERVER_OVER_SDK_MS = 150.0
+MCP_SDK_IMPORT = "from mcp.server.mcpserver import MCPServer"
+MCP_SERVER_IMPORT = "import cmf_mcp.mcp.server"
 # MLflow 3 sends usage telemetry unless told not to; the benchmark stays offline.
 MLFLOW_OFFLINE = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 FIRST_PARTY = ("cmf_core", "cmf_mcp")
@@ -116,6 +124,7 @@ def main() -> None:
     }
     for key in ("import_cmf_core", "import_cmf", "cmf_help"):
         result[key]["over_floor_ms"] = round(result[key]["median_ms"] - floor["median_ms"], 3)
+    result["import_mcp_server"] = mcp_server_import(python, env, repeats)
 
     cold_cmf = cold_runs(python, CMF_COLD_RUN, env, cold_repeats)
     cold_mlflow = guard(lambda: cold_runs(python, MLFLOW_COLD_RUN, env, cold_repeats))
@@ -139,6 +148,9 @@ def main() -> None:
         ),
         "cmf --help": import_report(
             [cmf, "--help"], {**env, "PYTHONPROFILEIMPORTTIME": "1"}, startup
+        ),
+        MCP_SERVER_IMPORT: import_report(
+            [python, "-X", "importtime", "-c", MCP_SERVER_IMPORT], env, startup
         ),
     }
     print(json.dumps(result, indent=2))
@@ -181,6 +193,31 @@ def time_processes(command: Sequence[str], env: dict[str, str], repeats: int) ->
         run(command, env)
         times.append(time.perf_counter() - started)
     return times
+
+
+def mcp_server_import(python: str, env: dict[str, str], repeats: int) -> dict[str, Any]:
+    """``import cmf_mcp.mcp.server`` against the SDK's own import, interleaved run by run."""
+    commands = {
+        "sdk": [python, "-c", MCP_SDK_IMPORT],
+        "cmf_mcp": [python, "-c", MCP_SERVER_IMPORT],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for command in commands.values():
+        run(command, env)  # warms the caches; not timed
+    for _ in range(repeats):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            run(command, env)
+            times[name].append(time.perf_counter() - started)
+    sdk, ours = summary_ms(times["sdk"]), summary_ms(times["cmf_mcp"])
+    over = round(ours["median_ms"] - sdk["median_ms"], 3)
+    return {
+        "baseline_sdk": {**sdk, "command": f"python -c '{MCP_SDK_IMPORT}'"},
+        "cmf_mcp_server": {**ours, "command": f"python -c '{MCP_SERVER_IMPORT}'"},
+        "over_sdk_ms": over,
+        "target_over_sdk_ms": TARGET_MCP_SERVER_OVER_SDK_MS,
+        "meets_target": over <= TARGET_MCP_SERVER_OVER_SDK_MS,
+    }
 
 
 def cold_runs(python: str, code: str, env: dict[str, str], repeats: int) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from cmf_core.cmflib.mlmd import find_mlmd_file
-from cmf_core.store.engine import safe_url
 from cmf_mcp.mcp.errors import OUTSIDE, shown_path
 
 if TYPE_CHECKING:
@@ -34,6 +33,8 @@ def store_name(store_url: str, project_root: Path) -> str:
             return "an in-memory SQLite store"
         shown = shown_path(location, project_root)
         return "a SQLite file outside the project" if shown == OUTSIDE else shown
+    from cmf_core.store.engine import safe_url  # not at import: the store package loads SQLAlchemy
+
     return safe_url(store_url)
 
 
