@@ -84,7 +84,7 @@ def main() -> None:
     x = torch.rand(8 * 100, 2, generator=torch.Generator().manual_seed(0))
     data = DataLoader(TensorDataset(x, x.sum(dim=1, keepdim=True)), batch_size=8)
 
-    def fit(logger: Any, root: Path) -> float:
+    def fit(logger: Any, root: Path) -> tuple[float, float]:
         trainer = pl.Trainer(
             max_steps=steps,
             logger=logger,
@@ -95,29 +95,33 @@ def main() -> None:
             enable_checkpointing=False,
             default_root_dir=root,
         )
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         trainer.fit(Tiny(), data)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
     with tempfile.TemporaryDirectory(prefix="cmf-bench-lightning-") as tmp:
         root = make_project(Path(tmp) / "project")
         os.chdir(root)
-        times: dict[str, list[float]] = {
-            "no_logger": [],
-            "noop_logger": [],
-            "csv_logger": [],
-            "cmf_logger": [],
-        }
+        names = ("no_logger", "noop_logger", "csv_logger", "cmf_logger")
+        times: dict[str, list[float]] = {name: [] for name in names}
+        cpu: dict[str, list[float]] = {name: [] for name in names}
         with Cmf(pipeline="bench", store=f"sqlite:///{root / '.cmf' / 'metadata.db'}") as cmf:
             fit(False, root)  # warm-up: imports, first-fit set-up
             fit(CmfLogger(cmf=cmf, stage="warm-up"), root)
             for _ in range(repeats):
-                times["no_logger"].append(fit(False, root))
-                times["noop_logger"].append(fit(Noop(), root))
-                times["csv_logger"].append(fit(CSVLogger(root / "csv"), root))
-                times["cmf_logger"].append(fit(CmfLogger(cmf=cmf), root))
+                loggers = {
+                    "no_logger": False,
+                    "noop_logger": Noop(),
+                    "csv_logger": CSVLogger(root / "csv"),
+                    "cmf_logger": CmfLogger(cmf=cmf),
+                }
+                for name, logger in loggers.items():
+                    wall, used = fit(logger, root)
+                    times[name].append(wall)
+                    cpu[name].append(used)
             recorded = cmf.store.count("metrics")
     medians = {name: statistics.median(values) for name, values in times.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
     ratio = medians["cmf_logger"] / medians["no_logger"]
     result = {
         "bench": "lightning",
@@ -126,7 +130,9 @@ def main() -> None:
         "repeats": repeats,
         "fit_median_s": {name: round(value, 3) for name, value in medians.items()},
         "metric_values_recorded": recorded,
+        "fit_cpu_median_s": {name: round(value, 3) for name, value in cpu_medians.items()},
         "cmf_over_no_logger": round(ratio, 4),
+        "cmf_cpu_over_no_logger": round(cpu_medians["cmf_logger"] / cpu_medians["no_logger"], 4),
         "cmf_over_noop_logger": round(medians["cmf_logger"] / medians["noop_logger"], 4),
         "csv_over_no_logger": round(medians["csv_logger"] / medians["no_logger"], 4),
         "target_ratio": TARGET_RATIO,
