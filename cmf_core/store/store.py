@@ -11,6 +11,7 @@ in its own module and each reaching the database only through
 - :mod:`~cmf_core.store.search`: filtered, sorted, paged searches (SQL in
   :mod:`~cmf_core.store.filter_sql`);
 - :mod:`~cmf_core.store.graph`: the lineage walk's batched hops;
+- :mod:`~cmf_core.store.export_reads`: lean pages for the streamed OpenLineage and PROV exports;
 - :mod:`~cmf_core.store.history`: lookups by id, stage and pipeline for comparisons and cmflib;
 - :mod:`~cmf_core.store.metric_reads`: metric values, series and their statistics;
 - :mod:`~cmf_core.store.metric_samples`: step series sampled down for metric tables;
@@ -37,6 +38,7 @@ from cmf_core.store import reads
 from cmf_core.store.annotations import AnnotationRecords
 from cmf_core.store.artifact_walk import ArtifactWalk
 from cmf_core.store.changes import SyncRecords
+from cmf_core.store.export_reads import ExportReads
 from cmf_core.store.graph import GraphReads
 from cmf_core.store.history import HistoryReads
 from cmf_core.store.liveness import LivenessRecords
@@ -54,6 +56,7 @@ class Store(
     StatCacheRecords,
     SearchReads,
     GraphReads,
+    ExportReads,
     HistoryReads,
     MetricReads,
     MetricSamples,

@@ -194,8 +194,9 @@ def export_command(
     \b
     json, mermaid, dot: NODE's lineage graph, or with --pipeline the pipeline's graph.
     openlineage: run events, one JSON object per line (START, then COMPLETE or FAIL).
-    prov: one W3C PROV-JSON document.
-    OpenLineage and PROV export NODE's executions, --pipeline's, or every pipeline's.
+    prov: one W3C PROV-JSON document, one record per line, grouped by kind.
+    OpenLineage and PROV export NODE's executions, --pipeline's, or every pipeline's,
+    streamed: written page by page as the store is read, in flat memory.
     """
     from cmf_core.graph.export import export_lineage
 

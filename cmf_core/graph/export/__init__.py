@@ -4,25 +4,30 @@ A :class:`~cmf_core.graph.lineage.LineageGraph` exports as JSON (its record,
 :func:`to_json`), as a Mermaid ``flowchart`` (:mod:`.mermaid`) or as Graphviz
 DOT (:mod:`.dot`), with the labels of :mod:`.labels`; these need nothing beyond
 cmf. Whole pipelines (or the executions of a graph, selected by :mod:`.runs`)
-export as OpenLineage run events (:mod:`.openlineage`) and as W3C PROV-JSON
-(:mod:`.prov`), built with the reference libraries, which are optional extras
-imported only there: ``pip install 'cmf[openlineage]'`` (openlineage-python)
-and ``pip install 'cmf[prov]'`` (prov).
+export as OpenLineage run events and as one W3C PROV-JSON document, streamed:
+read page by page and written as they are read, so memory stays flat however
+large the store (:mod:`.openlineage_lines`, :mod:`.prov_stream`). They write
+the JSON themselves, for speed; :mod:`.openlineage` and :mod:`.prov` build the
+same output in memory with the reference libraries (optional extras imported
+only there: ``pip install 'cmf[openlineage]'``, ``pip install 'cmf[prov]'``),
+and the tests hold the two to the same events and records. The OpenLineage
+stream still takes the spec's schema URLs from openlineage-python.
 
 :func:`export_lineage` is the one entry point the surfaces call: it checks the
 arguments, reads the graph and returns the export as text chunks.
 """
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cmf_core.errors import InvalidInputError
 from cmf_core.graph.export.dot import to_dot
 from cmf_core.graph.export.mermaid import to_mermaid
 from cmf_core.graph.export.openlineage import PRODUCER, to_openlineage
+from cmf_core.graph.export.openlineage_lines import stream_openlineage
 from cmf_core.graph.export.prov import PROV_BASE, to_prov
+from cmf_core.graph.export.prov_stream import stream_prov
 from cmf_core.graph.export.runs import iter_runs, pipeline_graph
 from cmf_core.graph.lineage import Direction, ExecutionNode, LineageGraph, View, lineage
 
@@ -46,7 +51,8 @@ def export_lineage(
     namespace: str = "cmf",
     project_root: Path | None = None,
 ) -> Iterator[str]:
-    """One export as text chunks (OpenLineage: one JSON event per line, streamed).
+    """One export as text chunks. OpenLineage (JSON Lines, one event a line) and PROV
+    (one PROV-JSON document) are streamed: each chunk is one page of executions read.
 
     ``json``, ``mermaid`` and ``dot`` export ``node``'s lineage graph (``direction``,
     ``depth``, ``limit``, ``view`` as for :func:`~cmf_core.graph.lineage.lineage`) or, with
@@ -82,17 +88,8 @@ def export_lineage(
         return iter([render(graph).rstrip("\n") + "\n"])
     ids = None if graph is None else [n.id for n in graph.nodes if isinstance(n, ExecutionNode)]
     if format == "prov":
-        return iter([to_prov(store, pipeline=pipeline, execution_ids=ids) + "\n"])
-    events = to_openlineage(store, pipeline=pipeline, execution_ids=ids, namespace=namespace)
-    first = next(events, None)  # imports openlineage (or fails) now, not mid-stream
-    return _event_lines(first, events)
-
-
-def _event_lines(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]]) -> Iterator[str]:
-    if first is not None:
-        yield json.dumps(first, ensure_ascii=False) + "\n"
-    for event in rest:
-        yield json.dumps(event, ensure_ascii=False) + "\n"
+        return stream_prov(store, pipeline=pipeline, execution_ids=ids)
+    return stream_openlineage(store, pipeline=pipeline, execution_ids=ids, namespace=namespace)
 
 
 def to_json(graph: LineageGraph) -> str:
@@ -106,6 +103,8 @@ __all__ = [
     "export_lineage",
     "iter_runs",
     "pipeline_graph",
+    "stream_openlineage",
+    "stream_prov",
     "to_dot",
     "to_json",
     "to_mermaid",

@@ -31,7 +31,10 @@ def to_openlineage(
     producer: str = PRODUCER,
 ) -> Iterator[dict[str, Any]]:
     """OpenLineage run events (JSON-ready dicts) for every execution selected as in
-    :func:`iter_runs`: START, then COMPLETE or FAIL once it ended."""
+    :func:`iter_runs`: START, then COMPLETE or FAIL once it ended. Built with
+    openlineage-python's classes: the reference that
+    :func:`~cmf_core.graph.export.openlineage_lines.stream_openlineage` (faster: it writes
+    JSON text) is held to."""
     try:
         from openlineage.client import event_v2 as ol
         from openlineage.client.serde import Serde

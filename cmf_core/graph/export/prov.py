@@ -29,7 +29,9 @@ def to_prov(
     execution_ids: Collection[str] | None = None,
     base_uri: str = PROV_BASE,
 ) -> str:
-    """A W3C PROV-JSON document of the executions selected as in :func:`iter_runs`."""
+    """A W3C PROV-JSON document of the executions selected as in :func:`iter_runs`, built
+    in memory with prov: the reference :func:`~cmf_core.graph.export.prov_stream.stream_prov`
+    is held to, and fine for a lineage graph's runs; a whole store streams there."""
     try:
         from prov.model import PROV, ProvDocument
     except ImportError as exc:
