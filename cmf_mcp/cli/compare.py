@@ -217,17 +217,12 @@ def _value(value: Any) -> str:
 
 
 def _print_names(execution: str, names: list["MetricName"]) -> None:
-    from rich.table import Table
+    from cmf_mcp.cli.grid import Grid
 
-    from cmf_mcp.cli import render
-
-    out = render.console()
     if not names:
-        out.print(f"Execution {execution} logged no metrics.")
+        click.echo(f"Execution {execution} logged no metrics.")
         return
-    grid = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("metric", "final", "steps", "last", "min", "max"):
-        grid.add_column(column)
+    grid = Grid("metric", "final", "steps", "last", "min", "max")
     for n in names:
         grid.add_row(
             n.name,
@@ -237,7 +232,7 @@ def _print_names(execution: str, names: list["MetricName"]) -> None:
             _number(n.min),
             _number(n.max),
         )
-    out.print(grid)
+    grid.print()
 
 
 def _print_series(series: "MetricSeries") -> None:
@@ -246,32 +241,29 @@ def _print_series(series: "MetricSeries") -> None:
     if series.final is not None:
         click.echo(f"{series.name} final value: {_number(series.final)}")
     if series.steps:
-        click.echo(f"{'step':>10}  {'value':<14}  time")
-    for step, value, at in zip(series.steps, series.values, series.times, strict=True):
-        click.echo(f"{step:>10}  {_number(value):<14}  {render.when(at)}")
+        lines = [f"{'step':>10}  {'value':<14}  time"]
+        for step, value, at in zip(series.steps, series.values, series.times, strict=True):
+            lines.append(f"{step:>10}  {_number(value):<14}  {render.when(at)}")
+        click.echo("\n".join(lines))
 
 
 def _print_stage(pipeline: str, stage: str, name: str, rows: list["StageMetric"]) -> None:
-    from rich.table import Table
-
     from cmf_mcp.cli import render
+    from cmf_mcp.cli.grid import Grid
 
-    out = render.console()
     if not rows:
-        out.print(f"No execution of {pipeline}/{stage} logged a metric {name!r}.")
+        click.echo(f"No execution of {pipeline}/{stage} logged a metric {name!r}.")
         return
-    grid = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("execution", "started", "status", name, "from"):
-        grid.add_column(column, no_wrap=column == "execution")
+    grid = Grid("execution", "started", "status", name, "from")
     for r in rows:
         grid.add_row(
             r.execution_id,
             render.when(r.started_at),
-            render.status(r.status.value),
+            render.status_cell(r.status.value),
             _number(r.value),
             "final" if r.step is None else f"step {r.step}",
         )
-    out.print(grid)
+    grid.print()
 
 
 def _print_recipe(recipe: "Recipe") -> None:

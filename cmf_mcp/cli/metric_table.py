@@ -42,33 +42,28 @@ def print_metric_table(
 
 
 def _print(table: "MetricTable") -> None:
-    from rich.table import Table
-    from rich.text import Text
-
     from cmf_mcp.cli import render
+    from cmf_mcp.cli.grid import Grid
 
-    out = render.console()
     if not table.runs:
-        out.print(f"No run logged {', '.join(table.names)} (looked at {table.scanned}).")
+        click.echo(f"No run logged {', '.join(table.names)} (looked at {table.scanned}).")
         return
     params = sorted({k for r in table.runs for k in r.params})
-    grid = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("execution", "started", "status", *params, *table.names):
-        grid.add_column(Text(column), no_wrap=column == "execution")
+    grid = Grid("execution", "started", "status", *params, *table.names)
     for r in table.runs:
         cells = [_cell(r.metrics.get(n)) for n in table.names]
-        values = [Text(str(r.params.get(k, ""))) for k in params]
+        values = [str(r.params.get(k, "")) for k in params]
         grid.add_row(
             r.execution_id,
             render.when(r.started_at),
-            render.status(r.status.value),
+            render.status_cell(r.status.value),
             *values,
             *cells,
         )
-    out.print(grid)
-    out.print("newest first; a series shows last (min…max, steps)", style="dim")
+    grid.print()
+    click.echo("newest first; a series shows last (min…max, steps)")
     if table.has_more:
-        out.print("Older runs may hold these metrics too: raise --limit.", style="dim")
+        click.echo("Older runs may hold these metrics too: raise --limit.")
 
 
 def _cell(cell: "MetricCell | None") -> str:

@@ -1,11 +1,10 @@
-"""Human output of the CLI: rich tables and detail views of cmf_core records."""
+"""Human output of the CLI: listings as plain tables (:mod:`~cmf_mcp.cli.grid`), and rich
+detail views of cmf_core records (rich is imported only by the views that use it)."""
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+import click
 
 from cmf_core.records import (
     Artifact,
@@ -15,12 +14,19 @@ from cmf_core.records import (
     Pipeline,
     Stage,
 )
+from cmf_mcp.cli.grid import Grid
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red", "stale": "magenta"}
 
 
-def console() -> Console:
+def console() -> "Console":
     """A console for stdout; off a terminal it is wide, so ids are never cut."""
+    from rich.console import Console
+
     out = Console(highlight=False, soft_wrap=False)
     return out if out.is_terminal else Console(highlight=False, soft_wrap=False, width=240)
 
@@ -47,8 +53,15 @@ def size(value: int | None) -> str:
     return str(value)
 
 
-def status(value: str) -> Text:
+def status(value: str) -> "Text":
+    from rich.text import Text
+
     return Text(value, style=STATUS_STYLE.get(value, ""))
+
+
+def status_cell(value: str) -> tuple[str, str]:
+    """A status as a plain table cell, in its colour."""
+    return (value, STATUS_STYLE.get(value, ""))
 
 
 def table(
@@ -62,51 +75,41 @@ def table(
     """Rows of one kind; executions in ``stale`` (running, process gone) show as stale,
     with ``metrics`` (id -> final metrics as text) in a column when given, and ``labels``
     (id or digest -> labels as text) in a last column when given."""
-    out = console()
     if not rows:
-        out.print(f"No {kind} recorded.")
+        click.echo(f"No {kind} recorded.")
         return
-    grid = Table(box=None, pad_edge=False, header_style="bold")
+    extra = [
+        *(["metrics"] if metrics is not None else []),
+        *(["labels"] if labels is not None else []),
+    ]
     if kind == "pipelines":
-        grid.add_column("pipeline")
-        grid.add_column("created")
+        grid = Grid("pipeline", "created")
         for p in rows:
             assert isinstance(p, Pipeline)
             grid.add_row(p.name, when(p.created_at))
     elif kind == "stages":
-        grid.add_column("pipeline")
-        grid.add_column("stage")
-        grid.add_column("created")
+        grid = Grid("pipeline", "stage", "created")
         for s in rows:
             assert isinstance(s, Stage)
             grid.add_row(s.pipeline, s.name, when(s.created_at))
     elif kind == "executions":
-        grid.add_column("id", no_wrap=True, min_width=36)
-        for column in ("pipeline", "stage", "status", "started", "took", "commit"):
-            grid.add_column(column, no_wrap=column in ("started", "commit"))
-        if metrics is not None:
-            grid.add_column("metrics")
-        if labels is not None:
-            grid.add_column("labels")
+        grid = Grid("id", "pipeline", "stage", "status", "started", "took", "commit", *extra)
         for e in rows:
             assert isinstance(e, Execution)
+            shown = "stale" if e.id in stale else e.status.value
             grid.add_row(
                 e.id,
                 e.pipeline,
                 e.stage,
-                status("stale" if e.id in stale else e.status.value),
+                status_cell(shown),
                 when(e.started_at),
                 duration(e),
                 (e.git_commit_start or "")[:10] + ("*" if e.git_is_dirty else ""),
-                *([] if metrics is None else [Text(metrics.get(e.id, ""))]),
-                *([] if labels is None else [Text(labels.get(e.id, ""))]),
+                *([] if metrics is None else [metrics.get(e.id, "")]),
+                *([] if labels is None else [labels.get(e.id, "")]),
             )
     else:
-        grid.add_column("digest", no_wrap=True, min_width=36)
-        for column in ("type", "size", "files", "path"):
-            grid.add_column(column)
-        if labels is not None:
-            grid.add_column("labels")
+        grid = Grid("digest", "type", "size", "files", "path", *extra)
         for artifact, path in rows:
             assert isinstance(artifact, Artifact)
             grid.add_row(
@@ -115,9 +118,9 @@ def table(
                 size(artifact.size),
                 "" if artifact.nfiles is None else str(artifact.nfiles),
                 path or "",
-                *([] if labels is None else [Text(labels.get(artifact.digest, ""))]),
+                *([] if labels is None else [labels.get(artifact.digest, "")]),
             )
-    out.print(grid)
+    grid.print()
 
 
 def detail(value: ExecutionDetail | ArtifactDetail, *, stale: str | None = None) -> None:
@@ -128,7 +131,10 @@ def detail(value: ExecutionDetail | ArtifactDetail, *, stale: str | None = None)
         artifact_detail(value)
 
 
-def _pairs(out: Console, pairs: list[tuple[str, Any]]) -> None:
+def _pairs(out: "Console", pairs: list[tuple[str, Any]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     grid = Table(box=None, show_header=False, pad_edge=False)
     grid.add_column(style="bold")
     grid.add_column()
@@ -139,6 +145,9 @@ def _pairs(out: Console, pairs: list[tuple[str, Any]]) -> None:
 
 
 def execution_detail(d: ExecutionDetail, *, stale: str | None = None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     out = console()
     e = d.execution
     out.print(Text(f"execution {e.id}", style="bold"))
@@ -192,6 +201,9 @@ def execution_detail(d: ExecutionDetail, *, stale: str | None = None) -> None:
 
 
 def artifact_detail(d: ArtifactDetail) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     out = console()
     a = d.artifact
     out.print(Text(f"artifact {a.digest}", style="bold"))
