@@ -24,9 +24,14 @@ path, inode, mtime_ns, size) → md5; a file whose three stat values all match i
 not read. One call looks up all its files in one ``get_stat_entries`` batch and
 stores the new ones in one ``put_stat_entries`` batch. Like DVC's state database
 it trusts mtime: a rewrite keeping the size and the nanosecond mtime goes unseen.
-A file whose inode, size or mtime differ between the stat before reading and
-the one after raises :class:`ArtifactError` and is not cached (files hashed
-cleanly in the same call still are).
+A file whose inode, size or mtime differ between the walk's stat and the
+``fstat`` after reading raises :class:`ArtifactError` and is not cached (files
+hashed cleanly in the same call still are). :mod:`cmf_core.file_md5` reads one file.
+
+**Threads** are chosen by what a file costs: files of :data:`THREADED_SIZE` or
+more are shared among up to ``workers`` threads (their md5 runs without the GIL),
+while the calling thread reads the smaller ones meanwhile, in order; a directory
+of small files is thus read by one thread, which on 2 cores was faster than two.
 
 **Confinement**: given ``within`` (folders), every file is opened once, and what
 the descriptor names (its real path) must lie inside one of them and outside
@@ -41,7 +46,6 @@ stops the reader threads the same way.
 """
 
 import hashlib
-import io
 import os
 import stat
 import threading
@@ -55,38 +59,30 @@ from pathlib import Path
 from cmf_core.digest import dir_digest, file_digest, is_dir_digest
 from cmf_core.dir_walk import WalkedFile, walk_dir
 from cmf_core.errors import ArtifactError, InvalidInputError, Kind
-from cmf_core.file_errors import changed_error, os_error, special_error, stopped_error
+from cmf_core.file_errors import os_error, special_error
+from cmf_core.file_md5 import BLOCK_SIZE, ReadGuard, Report, check_known, md5_file
 from cmf_core.progress import HashProgress
 from cmf_core.stat_entries import MemoryStatCache, StatCache, StatEntry
 
-BLOCK_SIZE = 1 << 20
-"""Bytes read (and hashed) at a time; hashlib releases the GIL on blocks this big."""
 # A lone file smaller than this is read rather than looked up: reading and hashing
 # it costs less than the stat cache's two store round trips (lookup, then update).
 SMALL_FILE = 256 << 10
 DEFAULT_WORKERS = min(32, max(2, os.cpu_count() or 1))
-"""Threads that read a directory's files when ``workers`` is not given: one per core.
+"""Most threads that read a directory's large files when ``workers`` is not given.
 
-For 10,000 files of 4 KiB on 2 cores, 2 threads are 1.8x faster than 1 when the
-files are not in the page cache, ~10 % slower when they are; more threads only
-add GIL contention.
+Threads are chosen by what a file costs, not by the number of cores: only files
+of :data:`THREADED_SIZE` or more go to the threads (md5 releases the GIL on big
+blocks, so they hash in parallel), while the calling thread reads the small
+ones meanwhile, in order. On 2 cores, 10,000 files of 4 KiB hashed by 2 threads
+took 1.8x as long as by 1 (GIL hand-offs cost more than a 4 KiB md5).
 """
+THREADED_SIZE = 256 << 10
+"""Files this large or larger are shared among the threads; smaller ones are not."""
 EMPTY_DIR_DIGEST = "md5:d751713988987e9331980363e24189ce.dir"
 """The digest of a directory that holds no file (the md5 of the manifest ``[]``)."""
 
-_BATCH_FILES = 128  # small files handed to a worker at once
-_BATCH_BYTES = 16 * BLOCK_SIZE  # a batch stops growing past this many bytes
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-_Report = Callable[[int], None]
-_CheckOpened = Callable[[int, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class _Guard:
-    """What every read looks at: the check of an opened descriptor, and the stop flag."""
-
-    check_opened: _CheckOpened | None
-    stop: threading.Event
+_BATCH_FILES = 128  # most files handed to a thread at once
+_BATCH_BYTES = 4 * BLOCK_SIZE  # a batch stops growing past this many bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +128,12 @@ def hash_path(
     given = os.fspath(path)
     if workers is not None and workers < 1:
         raise InvalidInputError(f"workers must be 1 or more, not {workers}.")
-    check_opened: _CheckOpened | None = None
+    check_opened: Callable[[int, str], None] | None = None
     if within is not None:
         from cmf_core.paths import OpenedFileCheck
 
         check_opened = OpenedFileCheck(within)
-    guard = _Guard(check_opened, stop if stop is not None else threading.Event())
+    guard = ReadGuard(check_opened, stop if stop is not None else threading.Event())
     root = os.path.abspath(given)
     try:
         info = os.stat(root)
@@ -160,7 +156,7 @@ def hash_path(
 
 
 def _hash_dir(
-    root: str, stat_cache: StatCache | None, progress: bool | None, workers: int, guard: _Guard
+    root: str, stat_cache: StatCache | None, progress: bool | None, workers: int, guard: ReadGuard
 ) -> DigestInfo:
     files = walk_dir(root)
     files.sort(key=itemgetter(1))
@@ -188,7 +184,7 @@ def _hash_files(
     stat_cache: StatCache | None,
     progress: bool | None,
     workers: int,
-    guard: _Guard,
+    guard: ReadGuard,
 ) -> list[str]:
     """Return the md5 of each file, from the stat cache where it is still valid."""
     md5s: list[str] = [""] * len(files)
@@ -199,14 +195,14 @@ def _hash_files(
         known = stat_cache.get_stat_entries([file[0] for file in files])
         for index, file in enumerate(files):
             entry = known.get(file[0])
-            if entry is not None and (entry.inode, entry.mtime_ns, entry.size) == file[2:]:
+            if entry is not None and entry[1:4] == file[2:]:  # inode, mtime_ns, size
                 md5s[index] = entry.md5
             else:
                 todo.append(index)
         if guard.check_opened is not None:  # a known file is still opened and checked
             for index, md5 in enumerate(md5s):
                 if md5:
-                    _check_known(files[index], guard)
+                    check_known(files[index], guard)
     if not todo:
         return md5s
     total_bytes = sum(file[4] for file in files)
@@ -215,9 +211,12 @@ def _hash_files(
         bar.advance(files=len(files) - len(todo), nbytes=total_bytes - todo_bytes)
         done, error = _read_files(files, todo, md5s, bar, workers, guard)
     if stat_cache is not None and done:
-        stat_cache.put_stat_entries(
-            [StatEntry(files[i][0], files[i][2], files[i][3], files[i][4], md5s[i]) for i in done]
-        )
+        make = StatEntry._make
+        entries = []
+        for index in done:
+            path, _, inode, mtime_ns, size = files[index]
+            entries.append(make((path, inode, mtime_ns, size, md5s[index])))
+        stat_cache.put_stat_entries(entries)
     if error is not None:
         raise error
     return md5s
@@ -229,42 +228,34 @@ def _read_files(
     md5s: list[str],
     bar: HashProgress,
     workers: int,
-    guard: _Guard,
+    guard: ReadGuard,
 ) -> tuple[list[int], ArtifactError | None]:
     """Hash ``files[i]`` for each i in ``todo`` into ``md5s[i]``.
 
-    Returns the indices hashed cleanly and the first error met, if any: every
-    batch that finished before the error still counts, the ones not yet started
-    are cancelled.
+    Files of :data:`THREADED_SIZE` or more go to up to ``workers`` threads in
+    batches while the calling thread reads the others in order. Returns the
+    indices hashed cleanly and the first error met, if any: every file or batch
+    that finished before the error still counts, batches not yet started are
+    cancelled.
     """
-    report: _Report | None = bar.advance if bar.is_enabled else None
-    batches = _batch(files, todo)
+    shared = [i for i in todo if files[i][4] >= THREADED_SIZE] if workers > 1 else []
+    batches = _batch(files, shared) if len(shared) > 1 else []
+    alone = [i for i in todo if files[i][4] < THREADED_SIZE] if batches else todo
+    report: Report | None = bar.advance if bar.is_enabled else None
     done: list[int] = []
-
-    def record(batch: list[int], results: list[str]) -> None:
-        for index, md5 in zip(batch, results, strict=True):
-            md5s[index] = md5
-        done.extend(batch)
-        bar.advance(files=len(batch))
-
-    if workers == 1 or len(batches) <= 1:
-        for batch in batches:
-            try:
-                record(batch, _hash_batch([files[i] for i in batch], report, guard))
-            except ArtifactError as exc:
-                return done, exc
-        return done, None
-
     error: ArtifactError | None = None
     futures: dict[Future[list[str]], list[int]] = {}
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="hash")
+    pool = None
     try:
-        for batch in batches:
-            futures[pool.submit(_hash_batch, [files[i] for i in batch], report, guard)] = batch
-        for future in as_completed(futures):
+        if batches:
+            pool = ThreadPoolExecutor(min(workers, len(batches)), thread_name_prefix="hash")
+            for batch in batches:
+                futures[pool.submit(_hash_batch, [files[i] for i in batch], report, guard)] = batch
+        error = _read_in_turn(files, alone, md5s, done, bar, guard)
+        for future in as_completed(futures) if error is None else ():
             batch = futures.pop(future)
             try:
-                record(batch, future.result())
+                _record(future.result(), batch, md5s, done, bar)
             except ArtifactError as exc:
                 error = exc
                 break
@@ -272,17 +263,53 @@ def _read_files(
         guard.stop.set()
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     # After an error, keep the batches that finished meanwhile: their stat
     # entries are still worth storing.
     for future, batch in futures.items():
         if not future.cancelled() and future.exception() is None:
-            record(batch, future.result())
+            _record(future.result(), batch, md5s, done, bar)
     return done, error
 
 
+def _read_in_turn(
+    files: list[WalkedFile],
+    indices: list[int],
+    md5s: list[str],
+    done: list[int],
+    bar: HashProgress,
+    guard: ReadGuard,
+) -> ArtifactError | None:
+    """Hash ``files[i]`` for each i in ``indices`` in the calling thread, in order."""
+    view = None
+    report: Report | None = bar.advance if bar.is_enabled else None
+    for count, index in enumerate(indices):
+        file = files[index]
+        if view is None and file[4] >= BLOCK_SIZE:
+            view = memoryview(bytearray(BLOCK_SIZE))
+        try:
+            md5s[index] = md5_file(file, view, report, guard)
+        except ArtifactError as exc:
+            done.extend(indices[:count])
+            return exc
+        if report is not None:
+            bar.advance(files=1)
+    done.extend(indices)
+    return None
+
+
+def _record(
+    results: list[str], batch: list[int], md5s: list[str], done: list[int], bar: HashProgress
+) -> None:
+    for index, md5 in zip(batch, results, strict=True):
+        md5s[index] = md5
+    done.extend(batch)
+    bar.advance(files=len(batch))
+
+
 def _batch(files: list[WalkedFile], todo: list[int]) -> list[list[int]]:
-    """Group small files so that each worker task has a useful amount to read."""
+    """Group files so that each thread's task has a useful amount to read."""
     batches: list[list[int]] = []
     current: list[int] = []
     current_bytes = 0
@@ -298,66 +325,16 @@ def _batch(files: list[WalkedFile], todo: list[int]) -> list[list[int]]:
     return batches
 
 
-def _hash_batch(batch: list[WalkedFile], report: _Report | None, guard: _Guard) -> list[str]:
-    buffer = bytearray(min(BLOCK_SIZE, max(4096, max(file[4] for file in batch) + 1)))
-    view = memoryview(buffer)
-    return [_md5_file(file, view, report, guard) for file in batch]
-
-
-def _check_known(file: WalkedFile, guard: _Guard) -> None:
-    """Open a file the stat cache knows, to check (as the hasher would) what it opens."""
-    path, _, inode, _, _ = file
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        raise os_error(path, exc) from exc
-    try:
-        if os.fstat(fd).st_ino != inode:
-            raise changed_error(path)
-        assert guard.check_opened is not None
-        guard.check_opened(fd, path)
-    finally:
-        os.close(fd)
-
-
-def _md5_file(file: WalkedFile, view: memoryview, report: _Report | None, guard: _Guard) -> str:
-    """Return the md5 of one regular file, checking that it did not change meanwhile."""
-    path, _, inode, mtime_ns, size = file
-    hasher = hashlib.md5(usedforsecurity=False)
-    nread = 0
-    stop = guard.stop
-    if stop.is_set():
-        raise stopped_error(path)
-    try:
-        # O_NONBLOCK: should the path have become a FIFO since it was listed,
-        # opening it must not hang; the fstat below then refuses it.
-        with io.FileIO(os.open(path, _OPEN_FLAGS), "r", closefd=True) as stream:
-            opened = os.fstat(stream.fileno())
-            if opened.st_ino != inode or not stat.S_ISREG(opened.st_mode):
-                raise changed_error(path)
-            if guard.check_opened is not None:
-                guard.check_opened(stream.fileno(), path)
-            while count := stream.readinto(view):
-                if stop.is_set():
-                    raise stopped_error(path)
-                hasher.update(view[:count])
-                nread += count
-                if report is not None:
-                    report(count)
-        after = os.stat(path)
-    except OSError as exc:
-        raise os_error(path, exc) from exc
-    if (after.st_ino, after.st_mtime_ns, after.st_size) != (inode, mtime_ns, size) or (
-        nread != size
-    ):
-        raise changed_error(path)
-    return hasher.hexdigest()
+def _hash_batch(batch: list[WalkedFile], report: Report | None, guard: ReadGuard) -> list[str]:
+    view = memoryview(bytearray(BLOCK_SIZE)) if max(f[4] for f in batch) >= BLOCK_SIZE else None
+    return [md5_file(file, view, report, guard) for file in batch]
 
 
 __all__ = [
     "BLOCK_SIZE",
     "DEFAULT_WORKERS",
     "EMPTY_DIR_DIGEST",
+    "THREADED_SIZE",
     "DigestInfo",
     "MemoryStatCache",
     "StatCache",

@@ -20,8 +20,10 @@ import pytest
 
 from cmf_core.errors import ArtifactError, InvalidInputError
 from cmf_core.hashing import (
+    BLOCK_SIZE,
     EMPTY_DIR_DIGEST,
     SMALL_FILE,
+    THREADED_SIZE,
     DigestInfo,
     MemoryStatCache,
     StatEntry,
@@ -379,12 +381,37 @@ class ChangingStatCache(MemoryStatCache):
         super().put_stat_entries(entries)
 
 
-@pytest.mark.parametrize(
-    "change", [_append, _rewrite_in_place, _replace], ids=["appended", "rewritten", "replaced"]
-)
+def _truncate(victim: Path) -> None:
+    """Shorter, so that a read of the listed size comes back short."""
+    os.truncate(victim, victim.stat().st_size // 2)
+
+
+def _swap_for_fifo(victim: Path) -> None:
+    """A FIFO under the same name: a non-blocking read returns at once, empty."""
+    victim.unlink()
+    os.mkfifo(victim)
+
+
+def _swap_for_directory(victim: Path) -> None:
+    """A directory under the same name: it opens, but reading it fails."""
+    victim.unlink()
+    victim.mkdir()
+
+
+CHANGES = {
+    "appended": _append,
+    "rewritten": _rewrite_in_place,
+    "replaced": _replace,
+    "truncated": _truncate,
+    "a FIFO now": _swap_for_fifo,
+    "a directory now": _swap_for_directory,
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
 @pytest.mark.parametrize("workers", [1, 4])
 def test_a_file_that_changes_before_it_is_read_raises_and_is_not_cached(
-    tmp_path: Path, change: Callable[[Path], None], workers: int
+    tmp_path: Path, change: Callable[[Path], None], workers: int, no_hang: None
 ) -> None:
     tree = _many_files(tmp_path, 400)
     victim = tree / "shard12" / "f0389.bin"  # the last file: in the 4th batch of 128
@@ -395,6 +422,29 @@ def test_a_file_that_changes_before_it_is_read_raises_and_is_not_cached(
     assert str(victim) not in {entry.path for entry in cache.puts}
     if workers == 1:
         assert len(cache.puts) >= 3 * 128  # the batches read before it keep their entries
+
+
+@pytest.mark.parametrize(
+    "victim",
+    ["block.bin", "large03.bin", "shard05/f0200.bin"],
+    ids=["over a block", "large", "small"],
+)
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_a_change_during_a_threaded_hash_raises_and_keeps_the_files_hashed_cleanly(
+    tmp_path: Path, victim: str, change: Callable[[Path], None], no_hang: None
+) -> None:
+    tree = _many_files(tmp_path, 400)
+    rng = random.Random(3)
+    for index in range(8):  # large enough to be shared among threads, 2 MiB in all
+        _write(tree / f"large{index:02d}.bin", rng.randbytes(THREADED_SIZE))
+    _write(tree / "block.bin", rng.randbytes(BLOCK_SIZE + 1))  # read block by block
+    cache = ChangingStatCache(tree / victim, change)
+    with pytest.raises(ArtifactError, match="changed while it was being hashed"):
+        hash_path(tree, stat_cache=cache, workers=4)
+    assert str(tree / victim) not in {entry.path for entry in cache.puts}
+    assert cache.puts  # the files hashed before the error are remembered
+    for entry in cache.puts:
+        assert entry.md5 == hash_path(entry.path).digest.removeprefix("md5:")
 
 
 def test_a_small_single_file_is_read_without_the_stat_cache(tmp_path: Path) -> None:
