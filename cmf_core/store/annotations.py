@@ -1,20 +1,27 @@
 """Store reads and writes for annotations: append-only labels and notes said after the fact.
 
 Nothing here edits or deletes a row. Reading the labels of a record takes, for each key,
-the newest annotation (highest ``id``); the history of a key is every row, oldest first.
+the newest annotation; the history of a key is every row, oldest first.
+
+Newest means the highest ``uid``. The uid is a UUID v7 made where the annotation was
+recorded: its leading 48 bits are that moment in milliseconds, and the rest break a tie
+(strictly increasing within one process), so every site that holds the same annotations
+— pulled, pushed or imported in any order — reads the same labels. Each annotation is
+journaled (kind ``annotation``, key its uid), so sync carries it.
 """
 
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from cmf_core.errors import InvalidInputError
 from cmf_core.ids import Uuid7Generator
 from cmf_core.records import Record
 from cmf_core.store.base import StoreBase
 from cmf_core.store.chunks import chunks
+from cmf_core.store.journal import journal
 from cmf_core.store.schema import annotations, utcnow
 
 TargetKind = Literal["execution", "artifact"]
@@ -49,6 +56,15 @@ def _annotation(row: Any) -> Annotation:
     )
 
 
+def load_annotations(conn: Connection, uids: Sequence[str]) -> list[Annotation]:
+    """The stored annotations of ``uids`` (unknown ones left out), oldest first."""
+    found: list[Annotation] = []
+    for batch in chunks(list(uids)):
+        query = select(annotations).where(annotations.c.uid.in_(batch))
+        found.extend(_annotation(row) for row in conn.execute(query))
+    return sorted(found, key=lambda a: a.uid)
+
+
 class AnnotationRecords(StoreBase):
     """Mixed into :class:`cmf_core.store.Store`."""
 
@@ -64,8 +80,9 @@ class AnnotationRecords(StoreBase):
     ) -> Annotation:
         if not key or len(key) > MAX_KEY:
             raise InvalidInputError(f"An annotation key needs 1 to {MAX_KEY} characters.")
+        uid = _ids.new()
         values = {
-            "uid": _ids.new(),
+            "uid": uid,
             "target_kind": target_kind,
             "target_key": target_key,
             "key": key,
@@ -76,7 +93,8 @@ class AnnotationRecords(StoreBase):
         }
         with self._write() as conn:
             conn.execute(annotations.insert().values(values))
-            row = conn.execute(select(annotations).where(annotations.c.uid == values["uid"]))
+            journal(conn, "annotation", [uid])
+            row = conn.execute(select(annotations).where(annotations.c.uid == uid))
             return _annotation(row.one())
 
     def annotation_history(
@@ -88,7 +106,7 @@ class AnnotationRecords(StoreBase):
         if key is not None:
             query = query.where(annotations.c.key == key)
         with self._read() as conn:
-            return [_annotation(r) for r in conn.execute(query.order_by(annotations.c.id))]
+            return [_annotation(r) for r in conn.execute(query.order_by(annotations.c.uid))]
 
     def current_labels(self, target_kind: TargetKind, target_key: str) -> dict[str, Annotation]:
         """Each key's newest annotation: a later one supersedes an earlier one."""
@@ -112,7 +130,7 @@ class AnnotationRecords(StoreBase):
                         annotations.c.target_kind == target_kind,
                         annotations.c.target_key.in_(batch),
                     )
-                    .order_by(annotations.c.id)
+                    .order_by(annotations.c.uid)
                 )
                 for target, key, value in conn.execute(query):
                     newest.setdefault(target, {})[key] = value

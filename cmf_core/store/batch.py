@@ -3,7 +3,8 @@
 :class:`RecordBatch` holds the frozen records every query returns; the merge
 (:mod:`cmf_core.store.merge`) answers with a :class:`MergeSummary`: per kind
 how many records were new, already there unchanged, updated (properties
-merged, a running execution ended), in conflict, or skipped — with the
+merged, a running execution ended), in conflict, or skipped (annotations
+included) — with the
 conflicts' two versions and the skips' reasons. :class:`Tally` keeps that
 account while a merge runs.
 """
@@ -16,11 +17,12 @@ from typing import Any, TypeVar
 from pydantic import Field
 
 from cmf_core.records import Artifact, Event, Execution, Metric, Pipeline, Record, Stage
+from cmf_core.store.annotations import Annotation
 
 CONFLICTS_KEPT = 100  # conflicts reported in full; the counts go on past it
 EXAMPLES_KEPT = 3  # keys named per reason for a skip
 CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
-KINDS = ("pipelines", "stages", "executions", "artifacts", "events", "metrics")
+KINDS = ("pipelines", "stages", "executions", "artifacts", "events", "metrics", "annotations")
 
 T = TypeVar("T")
 
@@ -28,7 +30,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class RecordBatch:
     """Records to merge. Stages and executions name their pipeline and stage; events and
-    metrics their execution id (and events the artifact's digest)."""
+    metrics their execution id (and events the artifact's digest); annotations name
+    theirs by kind and id or digest."""
 
     pipelines: Sequence[Pipeline] = ()
     stages: Sequence[Stage] = ()
@@ -36,6 +39,7 @@ class RecordBatch:
     artifacts: Sequence[Artifact] = ()
     events: Sequence[Event] = ()
     metrics: Sequence[Metric] = ()
+    annotations: Sequence[Annotation] = ()
 
     def __len__(self) -> int:
         return sum(len(getattr(self, kind)) for kind in KINDS)
@@ -78,6 +82,7 @@ class MergeSummary(Record):
     artifacts: KindCounts = Field(default_factory=KindCounts)
     events: KindCounts = Field(default_factory=KindCounts)
     metrics: KindCounts = Field(default_factory=KindCounts)
+    annotations: KindCounts = Field(default_factory=KindCounts)
     conflicts: list[Conflict] = Field(default_factory=list)  # the first CONFLICTS_KEPT
     skipped: list[Skip] = Field(default_factory=list)
 

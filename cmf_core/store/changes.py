@@ -3,37 +3,29 @@
 - :meth:`SyncRecords.changes_after` — the records journaled after sequence N
   (:mod:`cmf_core.store.journal`), as a self-contained :class:`RecordBatch`: each
   execution comes with its stage and pipeline, its events (and their
-  artifacts) and its metrics, so the batch merges into any store as it is.
+  artifacts) and its metrics, and each annotation with the execution or
+  artifact it is about, so the batch merges into any store as it is.
 - :meth:`SyncRecords.load_records` — the stored versions of given keys (a
-  server answering "which of these do you lack?").
+  server answering "which of these do you lack?"), read by
+  :mod:`cmf_core.store.keyed_records`.
 - cursors (how far this store pulled from or pushed to a server), kept
   conflicts, and the push audit.
 """
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
-from cmf_core.records import (
-    Artifact,
-    ArtifactType,
-    Event,
-    EventDirection,
-    Execution,
-    Metric,
-    Pipeline,
-    Stage,
-)
-from cmf_core.store import reads
 from cmf_core.store.base import StoreBase
 from cmf_core.store.batch import RecordBatch
 from cmf_core.store.chunks import chunks
-from cmf_core.store.journal import parse_stage_key, stage_key
+from cmf_core.store.journal import parse_stage_key
+from cmf_core.store.keyed_records import Keys, load
 from cmf_core.store.schema import (
+    annotations,
     artifacts,
     audit,
     changes,
@@ -58,16 +50,6 @@ class ChangePage:
     records: RecordBatch
     last: int
     more: bool
-
-
-@dataclass(frozen=True)
-class Keys:
-    """Natural keys of records to load, by kind."""
-
-    pipelines: Sequence[str] = ()
-    stages: Sequence[tuple[str, str]] = ()
-    artifacts: Sequence[str] = ()
-    executions: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -243,12 +225,24 @@ def _within_link_budget(conn: Connection, rows: list[Any], kept: list[Any]) -> l
 
 
 def _keys_of(conn: Connection, rows: list[Any], pipeline: str | None) -> Keys:
-    by_kind: dict[str, list[str]] = {"pipeline": [], "stage": [], "artifact": [], "execution": []}
+    by_kind: dict[str, list[str]] = {
+        "pipeline": [],
+        "stage": [],
+        "artifact": [],
+        "execution": [],
+        "annotation": [],
+    }
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row.key)
     stage_keys = [parse_stage_key(key) for key in by_kind["stage"]]
     if pipeline is None:
-        return Keys(by_kind["pipeline"], stage_keys, by_kind["artifact"], by_kind["execution"])
+        return Keys(
+            by_kind["pipeline"],
+            stage_keys,
+            by_kind["artifact"],
+            by_kind["execution"],
+            by_kind["annotation"],
+        )
     ids: list[str] = []
     for chunk in chunks(by_kind["execution"]):
         query = (
@@ -263,134 +257,36 @@ def _keys_of(conn: Connection, rows: list[Any], pipeline: str | None) -> Keys:
         [key for key in stage_keys if key[0] == pipeline],
         [],  # artifacts travel with the pipeline's executions
         ids,
+        _pipeline_annotations(conn, by_kind["annotation"], pipeline),
     )
 
 
-def load(
-    conn: Connection, keys: Keys, *, links: bool = True, referenced: bool = True
-) -> RecordBatch:
-    """The stored records of ``keys``; see :meth:`SyncRecords.load_records`. With
-    ``referenced``, also the artifacts their events name."""
-    found_executions: list[Execution] = []
-    for chunk in chunks(list(keys.executions)):
-        query = reads.executions_query().where(executions.c.id.in_(chunk))
-        found_executions.extend(reads.execution_record(row) for row in conn.execute(query))
-    found_events = _events(conn, [e.id for e in found_executions]) if links else []
-    found_metrics = _metrics(conn, [e.id for e in found_executions]) if links else []
-    named = (e.digest for e in found_events) if referenced else ()
-    digests = list(dict.fromkeys([*keys.artifacts, *named]))
-    stage_names = list(
-        dict.fromkeys([*keys.stages, *((e.pipeline, e.stage) for e in found_executions)])
+def _pipeline_annotations(conn: Connection, uids: list[str], pipeline: str) -> list[str]:
+    """Those of ``uids`` about an execution of ``pipeline`` or an artifact one of its
+    executions read or wrote."""
+    runs = (
+        select(executions.c.id)
+        .join(stages, stages.c.id == executions.c.stage_id)
+        .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
+        .where(pipelines.c.name == pipeline)
     )
-    pipeline_names = list(dict.fromkeys([*keys.pipelines, *(p for p, _ in stage_names)]))
-    return RecordBatch(
-        pipelines=_pipelines(conn, pipeline_names),
-        stages=_stages(conn, stage_names),
-        executions=found_executions,
-        artifacts=_artifacts(conn, digests),
-        events=found_events,
-        metrics=found_metrics,
+    touched = (
+        select(artifacts.c.digest)
+        .join(events, events.c.artifact_id == artifacts.c.id)
+        .where(events.c.execution_id.in_(runs))
     )
-
-
-def _pipelines(conn: Connection, names: list[str]) -> list[Pipeline]:
-    found: list[Pipeline] = []
-    for chunk in chunks(names):
-        query = select(pipelines).where(pipelines.c.name.in_(chunk)).order_by(pipelines.c.id)
-        found.extend(
-            Pipeline(name=r.name, properties=json_dict(r.properties), created_at=r.created_at)
-            for r in conn.execute(query)
+    found: list[str] = []
+    for chunk in chunks(uids):
+        query = select(annotations.c.uid).where(
+            annotations.c.uid.in_(chunk),
+            or_(
+                and_(annotations.c.target_kind == "execution", annotations.c.target_key.in_(runs)),
+                and_(
+                    annotations.c.target_kind == "artifact", annotations.c.target_key.in_(touched)
+                ),
+            ),
         )
-    return found
-
-
-def _stages(conn: Connection, names: list[tuple[str, str]]) -> list[Stage]:
-    wanted = {stage_key(p, s) for p, s in names}
-    found: list[Stage] = []
-    for chunk in chunks(sorted({p for p, _ in names})):
-        query = (
-            select(pipelines.c.name.label("pipeline"), stages)
-            .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
-            .where(pipelines.c.name.in_(chunk))
-            .order_by(stages.c.id)
-        )
-        found.extend(
-            Stage(
-                pipeline=r.pipeline,
-                name=r.name,
-                properties=json_dict(r.properties),
-                created_at=r.created_at,
-            )
-            for r in conn.execute(query)
-            if stage_key(r.pipeline, r.name) in wanted
-        )
-    return found
-
-
-def _artifacts(conn: Connection, digests: list[str]) -> list[Artifact]:
-    found: list[Artifact] = []
-    for chunk in chunks(digests):
-        query = select(artifacts).where(artifacts.c.digest.in_(chunk)).order_by(artifacts.c.id)
-        found.extend(
-            # Rows of this store's own tables, already valid: no second validation.
-            Artifact.model_construct(
-                digest=r.digest,
-                type=ArtifactType(r.type),
-                size=r.size,
-                nfiles=r.nfiles,
-                properties=json_dict(r.properties),
-                created_at=r.created_at,
-            )
-            for r in conn.execute(query)
-        )
-    return found
-
-
-def _events(conn: Connection, ids: list[str]) -> list[Event]:
-    found: list[Event] = []
-    for chunk in chunks(ids):
-        query = (
-            select(
-                events.c.execution_id,
-                artifacts.c.digest,
-                events.c.direction,
-                events.c.path,
-                events.c.created_at,
-            )
-            .join(artifacts, artifacts.c.id == events.c.artifact_id)
-            .where(events.c.execution_id.in_(chunk))
-        )
-        found.extend(
-            # Rows of this store's own tables, already valid: no second validation.
-            Event.model_construct(
-                execution_id=r.execution_id,
-                digest=r.digest,
-                direction=EventDirection(r.direction),
-                path=r.path,
-                created_at=r.created_at,
-            )
-            for r in conn.execute(query)
-        )
-    return found
-
-
-def _metrics(conn: Connection, ids: list[str]) -> list[Metric]:
-    found: list[Metric] = []
-    columns = (metrics.c.execution_id, metrics.c.name, metrics.c.step, metrics.c.value)
-    for chunk in chunks(ids):
-        # Both metrics indexes are partial (step NULL / NOT NULL): name the rows each holds.
-        for rows in (metrics.c.step.is_(None), metrics.c.step.is_not(None)):
-            query = select(*columns, metrics.c.time).where(metrics.c.execution_id.in_(chunk), rows)
-            found.extend(
-                Metric.model_construct(
-                    execution_id=r.execution_id,
-                    name=r.name,
-                    step=r.step,
-                    value=math.nan if r.value is None else r.value,
-                    time=datetime.fromtimestamp(r.time, UTC),
-                )
-                for r in conn.execute(query)
-            )
+        found.extend(conn.execute(query).scalars())
     return found
 
 

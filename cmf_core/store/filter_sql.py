@@ -210,7 +210,7 @@ class FilterCompiler:
             later.c.target_kind == a.c.target_kind,
             later.c.target_key == a.c.target_key,
             later.c.key == a.c.key,
-            later.c.id > a.c.id,
+            later.c.uid > a.c.uid,  # newest: the highest uid (store/annotations.py)
         )
         return exists().where(
             a.c.target_kind == ("execution" if is_execution else "artifact"),

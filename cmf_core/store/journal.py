@@ -1,11 +1,12 @@
 """The change journal: which records changed, in the order their transactions committed.
 
-Every write that creates or changes a pipeline, stage, artifact or execution
-calls :func:`journal` in its own transaction; an execution is also journaled
-when it gains an event or metrics, since those travel with it. Journaling a
-record deletes its older row and appends a new one, so the journal holds one
-row per record and "what changed after sequence N" is one range scan
-(:mod:`cmf_core.store.changes` reads it).
+Every write that creates or changes a pipeline, stage, artifact or execution,
+or records an annotation (keyed by its ``uid``), calls :func:`journal` in its
+own transaction; an execution is also journaled when it gains an event or
+metrics, since those travel with it. Journaling a record deletes its older row
+and appends a new one, so the journal holds one row per record and "what
+changed after sequence N" is one range scan (:mod:`cmf_core.store.changes`
+reads it).
 
 Sequence numbers are handed out in commit order, so a reader that has seen N
 never later finds a smaller number committed: SQLite has one writer at a time;
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 JOURNAL_LOCK = 8231737  # pg_advisory_xact_lock key (schema DDL uses 8231736)
-KINDS = ("pipeline", "stage", "artifact", "execution")
+KINDS = ("pipeline", "stage", "artifact", "execution", "annotation")
 
 
 def stage_key(pipeline: str, stage: str) -> str:
@@ -45,6 +46,14 @@ def journal(conn: Connection, kind: str, keys: Iterable[str], origin: str | None
         conn.exec_driver_sql(_POSTGRESQL, rows)
     else:
         conn.exec_driver_sql(_SQLITE, rows)
+
+
+def journal_annotations(conn: Connection, chunk: int = 10_000) -> None:
+    """Journal every stored annotation once, oldest first, for a store whose annotations
+    predate their journaling (schema 0008)."""
+    uids = [row[0] for row in conn.exec_driver_sql("SELECT uid FROM annotations ORDER BY id")]
+    for start in range(0, len(uids), chunk):
+        journal(conn, "annotation", uids[start : start + chunk])
 
 
 def journal_everything(conn: Connection, chunk: int = 10_000) -> None:
@@ -80,6 +89,7 @@ __all__ = [
     "JOURNAL_LOCK",
     "KINDS",
     "journal",
+    "journal_annotations",
     "journal_everything",
     "parse_stage_key",
     "stage_key",

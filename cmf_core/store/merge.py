@@ -12,7 +12,9 @@ matched on its natural key; when the store already has it:
 - artifact (digest): properties merged, a size or file count filled in where
   unknown; another type → a conflict;
 - event (execution, digest, direction, path) and metric (execution, name,
-  step): see :mod:`cmf_core.store.merge_links`.
+  step): see :mod:`cmf_core.store.merge_links`;
+- annotation (uid), last, once the records it may be about are in: see
+  :mod:`cmf_core.store.merge_annotations`.
 
 Every record that is new or changed is journaled (:mod:`cmf_core.store.journal`)
 with the batch's ``origin``, and every conflict is kept in the ``conflicts``
@@ -45,6 +47,7 @@ from cmf_core.store.batch import (
     unique,
 )
 from cmf_core.store.journal import journal, stage_key
+from cmf_core.store.merge_annotations import merge_annotations
 from cmf_core.store.merge_links import MergeState, merge_events, merge_metrics
 from cmf_core.store.schema import (
     artifacts,
@@ -77,8 +80,9 @@ def merge_records(
     ``progress`` is called with the number of records dealt with after each chunk.
     ``origin`` is journaled with what changed (where it came from; None: made here);
     ``source`` names where kept conflicts came from. With ``actor`` (who pushed the batch:
-    a token's name), each pipeline, stage, execution and artifact of the batch, and the
-    batch itself with its summary, is added to the audit table, in the same transaction.
+    a token's name), each pipeline, stage, execution, artifact and annotation of the batch
+    (an annotation with its author, as recorded at its source), and the batch itself with
+    its summary, is added to the audit table, in the same transaction.
     """
     tally = Tally()
     with store._write() as conn:
@@ -97,6 +101,7 @@ def merge_records(
         merger.artifacts(batch.artifacts)
         merge_events(state, batch.events)
         merge_metrics(state, batch.metrics)
+        merge_annotations(state, batch.annotations)
         for kind, keys in state.changed.items():
             journal(conn, kind, keys, origin)
         _keep_conflicts(state, tally.conflicts, source)
@@ -120,6 +125,14 @@ def _audit(conn: Any, batch: RecordBatch, actor: str, summary: MergeSummary) -> 
         for e in batch.executions
     ]
     rows += [("artifact", a.digest, json.dumps({"type": a.type.value})) for a in batch.artifacts]
+    rows += [
+        (
+            "annotation",
+            a.uid,
+            json.dumps({"author": a.author, "target": [a.target_kind, a.target_key], "key": a.key}),
+        )
+        for a in batch.annotations
+    ]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     # Plain tuples through the driver: a push of 100,000 executions audits as many rows.
     sql = (

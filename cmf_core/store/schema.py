@@ -48,8 +48,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0007"
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+HEAD_REVISION = "0008"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -305,9 +305,9 @@ audit = Table(
 
 
 # Append-only labels and notes on a record, said after the fact: (execution id | artifact
-# digest, key, value, note, who, when). A later annotation with the same key supersedes
-# an earlier one when reading; none is ever edited or deleted. ``uid`` (UUID v7) is the
-# natural key that travels in sync.
+# digest, key, value, note, who, when). The annotation with the highest ``uid`` (UUID v7:
+# time-ordered, made where it was recorded) supersedes the others of its key when reading;
+# none is ever edited or deleted. ``uid`` is the natural key that travels in sync.
 annotations = Table(
     "annotations",
     metadata,

@@ -36,6 +36,7 @@ def sync_missing(store: Store, offer: SyncOffer) -> SyncOffer:
         stages=[parse_stage_key(key) for key in offer.stages],
         artifacts=[digest for digest, print_ in offer.artifacts.items() if print_ != PRESENCE],
         executions=list(offer.executions),
+        annotations=list(offer.annotations),
     )
     stored = store.load_records(keys, links=False)
     have = {
@@ -43,6 +44,7 @@ def sync_missing(store: Store, offer: SyncOffer) -> SyncOffer:
         "stages": {stage_key(s.pipeline, s.name): fingerprint(s) for s in stored.stages},
         "artifacts": {a.digest: fingerprint(a) for a in stored.artifacts},
         "executions": {e.id: fingerprint(e) for e in stored.executions},
+        "annotations": {a.uid: fingerprint(a) for a in stored.annotations},
     }
     have["artifacts"].update(dict.fromkeys(store.existing_digests(presence), PRESENCE))
     return SyncOffer(

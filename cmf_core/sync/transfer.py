@@ -59,7 +59,7 @@ class SyncReport:
         return sum(getattr(self.summary, kind).new for kind in _KINDS)
 
 
-_KINDS = ("pipelines", "stages", "executions", "artifacts", "events", "metrics")
+_KINDS = ("pipelines", "stages", "executions", "artifacts", "events", "metrics", "annotations")
 
 
 def push_metadata(

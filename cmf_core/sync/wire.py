@@ -6,7 +6,11 @@ and metrics as short rows (there are many of them):
 
 - event: ``[execution_id, digest, direction, path, created_at]``
 - metric: ``[execution_id, name, step, value, time]`` — ``value`` null for NaN,
-  as the store keeps it.
+  as the store keeps it;
+- annotation: the record (``uid``, ``target_kind``, ``target_key``, ``key``,
+  ``value``, ``note``, ``author``, ``recorded_at``), its uid a UUID v7.
+
+Format version 2 added annotations; version 1 bundles still import.
 
 Everything that arrives is validated by these models before it reaches a
 store: ids, digests and names are checked here, so a merge never sees a value
@@ -23,7 +27,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from cmf_core.annotate import MAX_AUTHOR, check_annotation
 from cmf_core.digest import is_digest
+from cmf_core.errors import InvalidInputError
 from cmf_core.records import (
     Artifact,
     Event,
@@ -35,12 +41,14 @@ from cmf_core.records import (
     Record,
     Stage,
 )
+from cmf_core.store.annotations import Annotation
 from cmf_core.store.batch import RecordBatch
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 RUNNING = "running"  # the fingerprint of every running execution: it never matches
 PRESENCE = "?"  # offered without its content: "do you have this digest at all?"
 _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._:-]{0,35}")
+_UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 def _digest(value: str) -> str:
@@ -53,6 +61,28 @@ def _id(value: str) -> str:
     if not _ID.fullmatch(value):
         raise ValueError(f"{value[:90]!r} is not an execution id")
     return value
+
+
+def _annotation(annotation: Annotation) -> None:
+    """What a store could not keep, or a merge could not key, in an annotation."""
+    if not _UID.fullmatch(annotation.uid):
+        raise ValueError(f"annotation {annotation.uid[:90]!r}: the uid is not a UUID v7")
+    if annotation.target_kind == "execution":
+        _id(annotation.target_key)
+    elif annotation.target_kind == "artifact":
+        _digest(annotation.target_key)
+    else:
+        raise ValueError(
+            f"annotation {annotation.uid}: target_kind is 'execution' or 'artifact', not "
+            f"{annotation.target_kind[:40]!r}"
+        )
+    author = annotation.author
+    if not author.strip() or len(author) > MAX_AUTHOR or "\x00" in author:
+        raise ValueError(f"annotation {annotation.uid}: an author is 1 to {MAX_AUTHOR} characters")
+    try:
+        check_annotation(annotation.key, annotation.value, annotation.note)
+    except InvalidInputError as exc:
+        raise ValueError(f"annotation {annotation.uid}: {exc}") from None
 
 
 def _text(value: str) -> str:
@@ -81,6 +111,7 @@ Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_text)
 Text = Annotated[str, AfterValidator(_text)]
 StageKey = Annotated[str, AfterValidator(_stage_key)]
 Fingerprint = Annotated[str, Field(min_length=1, max_length=64)]
+Uid = Annotated[str, Field(pattern=_UID.pattern)]
 
 EventRow = tuple[ExecutionId, Digest, EventDirection, Text, datetime]
 MetricRow = tuple[
@@ -99,6 +130,7 @@ class SyncBatch(BaseModel):
     artifacts: list[Artifact] = []
     events: list[EventRow] = []
     metrics: list[MetricRow] = []
+    annotations: list[Annotation] = []
 
     def __len__(self) -> int:
         return sum(
@@ -110,6 +142,7 @@ class SyncBatch(BaseModel):
                 self.artifacts,
                 self.events,
                 self.metrics,
+                self.annotations,
             )
         )
 
@@ -127,6 +160,7 @@ class SyncBatch(BaseModel):
                 (m.execution_id, m.name, m.step, None if math.isnan(m.value) else m.value, m.time)
                 for m in batch.metrics
             ],
+            annotations=list(batch.annotations),
         )
 
     @model_validator(mode="after")
@@ -139,6 +173,8 @@ class SyncBatch(BaseModel):
                     raise ValueError(f"execution {execution.id}: names are 1–255 characters")
         for artifact in self.artifacts:
             _digest(artifact.digest)
+        for annotation in self.annotations:
+            _annotation(annotation)
         return self
 
     def batch(self) -> RecordBatch:
@@ -160,6 +196,7 @@ class SyncBatch(BaseModel):
                 )
                 for e, n, s, v, at in self.metrics
             ],
+            annotations=self.annotations,
         )
 
 
@@ -177,7 +214,8 @@ class SyncPage(BaseModel):
 
 class SyncOffer(BaseModel):
     """Keys with fingerprints of their content: executions by id, artifacts by digest,
-    pipelines by name, stages by ``[pipeline, stage]`` key (:func:`stage_key`)."""
+    pipelines by name, stages by ``[pipeline, stage]`` key (:func:`stage_key`),
+    annotations by uid."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -185,9 +223,11 @@ class SyncOffer(BaseModel):
     stages: dict[StageKey, Fingerprint] = {}
     artifacts: dict[Digest, Fingerprint] = {}
     executions: dict[ExecutionId, Fingerprint] = {}
+    annotations: dict[Uid, Fingerprint] = {}
 
     def __len__(self) -> int:
-        return len(self.pipelines) + len(self.stages) + len(self.artifacts) + len(self.executions)
+        kinds = (self.pipelines, self.stages, self.artifacts, self.executions, self.annotations)
+        return sum(len(kind) for kind in kinds)
 
 
 def fingerprint(record: Record) -> str:
@@ -203,18 +243,22 @@ def fingerprint(record: Record) -> str:
 
 
 def offer_of(batch: RecordBatch) -> SyncOffer:
-    """Every record of ``batch`` with its fingerprint, and the digests its events name
-    that it does not hold, offered for presence only (:data:`PRESENCE`)."""
+    """Every record of ``batch`` with its fingerprint, and the digests its events and
+    annotations name that it does not hold, offered for presence only (:data:`PRESENCE`)."""
     from cmf_core.store.journal import stage_key
 
     offered = {a.digest: fingerprint(a) for a in batch.artifacts}
     for event in batch.events:
         offered.setdefault(event.digest, PRESENCE)
+    for annotation in batch.annotations:
+        if annotation.target_kind == "artifact":
+            offered.setdefault(annotation.target_key, PRESENCE)
     return SyncOffer(
         pipelines={p.name: fingerprint(p) for p in batch.pipelines},
         stages={stage_key(s.pipeline, s.name): fingerprint(s) for s in batch.stages},
         artifacts=offered,
         executions={e.id: fingerprint(e) for e in batch.executions},
+        annotations={a.uid: fingerprint(a) for a in batch.annotations},
     )
 
 
@@ -232,6 +276,7 @@ def only(batch: RecordBatch, wanted: SyncOffer) -> RecordBatch:
         artifacts=[a for a in batch.artifacts if a.digest in wanted.artifacts],
         events=[e for e in batch.events if e.execution_id in ids],
         metrics=[m for m in batch.metrics if m.execution_id in ids],
+        annotations=[a for a in batch.annotations if a.uid in wanted.annotations],
     )
 
 

@@ -74,7 +74,7 @@ def _bar(what: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def _counts(summary: "MergeSummary") -> str:
-    kinds = ("executions", "artifacts", "events", "metrics")
+    kinds = ("executions", "artifacts", "events", "metrics", "annotations")
     parts = []
     for kind in kinds:
         counts = getattr(summary, kind)
@@ -115,7 +115,15 @@ def _print_sync(report: "SyncReport", as_json: bool) -> None:
 def _print_conflicts_and_skips(summary: "MergeSummary") -> None:
     total = sum(
         getattr(summary, kind).conflicts
-        for kind in ("pipelines", "stages", "executions", "artifacts", "events", "metrics")
+        for kind in (
+            "pipelines",
+            "stages",
+            "executions",
+            "artifacts",
+            "events",
+            "metrics",
+            "annotations",
+        )
     )
     if total:
         click.echo(
