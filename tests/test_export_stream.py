@@ -184,3 +184,22 @@ def test_cmf_export_streams_prov_and_openlineage_to_a_file(
         )
         assert result.exit_code == 0, result.output
         assert check(target.read_text(encoding="utf-8"))
+
+
+def test_a_run_recorded_while_prov_streams_is_left_out_of_every_section(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_runs, "BATCH", 2)
+    many_runs(store_url, 3)
+    with Store(store_url) as target:
+        before = export.to_prov(target)
+        chunks = export.stream_prov(target)
+        text = ""
+        while '"agent"' not in text:  # the activity section is written
+            text += next(chunks)
+        late = Graph(target)
+        late.ids = {f"r{i}": "" for i in range(3)}  # the next id follows many_runs' ids
+        late.run("late", "train", ("in0",), ("late_out",), pipeline="big", site="s")
+        text += "".join(chunks)
+        assert prov_of(text) == prov_of(before)
+        assert digest("late_out") not in text

@@ -177,12 +177,15 @@ class ExportReads(StoreBase):
         self,
         *,
         pipeline: str | None,
+        upto: str,
         after: str | None = None,
         limit: int,
     ) -> list[ExportArtifact]:
         """Up to ``limit`` artifacts with digests > ``after``, in digest order, that an
-        execution of ``pipeline`` (None: any) read or wrote."""
-        used = select(events.c.artifact_id).where(events.c.artifact_id == artifacts.c.id)
+        execution of ``pipeline`` (None: any) with id ≤ ``upto`` read or wrote."""
+        used = select(events.c.artifact_id).where(
+            events.c.artifact_id == artifacts.c.id, events.c.execution_id <= upto
+        )
         if pipeline is not None:
             used = (
                 used.join(executions, executions.c.id == events.c.execution_id)

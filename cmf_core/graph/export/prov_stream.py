@@ -13,8 +13,8 @@ document with prov first held every record (1.7 GB at 100,000 executions) and
 ran at about 2,000 executions/s, so this module writes the JSON itself.
 
 The document is one JSON object with one record per line. Each pass after the
-first stops at the last execution the first saw, so executions recorded while
-the export runs are left out of every section alike.
+first stops at the last execution the first saw, so an execution recorded while
+the export runs is left out of every section alike, its artifacts too.
 """
 
 import json
@@ -187,10 +187,12 @@ class _Document:
         if self.ids is not None:
             yield [self.entity(d, type, size) for d, (type, size) in self.seen.items()]
             return
+        if self.last is None:
+            return  # no execution, no entity
         after: str | None = None
         while True:
             page = self.store.export_artifacts(
-                pipeline=self.pipeline, after=after, limit=runs.BATCH
+                pipeline=self.pipeline, upto=self.last, after=after, limit=runs.BATCH
             )
             yield [self.entity(a.digest, a.type, a.size) for a in page]
             if len(page) < runs.BATCH:
