@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from server_support import free_port, live_server, make_tokens, wait_ready
 from sync_support import digest_of, log_run
@@ -23,6 +24,7 @@ from cmf_core.sync.client import SyncClient
 from cmf_core.sync.federation import federate
 from cmf_core.sync.servers import PEER, add_server
 from cmf_core.sync.transfer import SyncReport, pull_metadata, push_metadata
+from tests.conftest import git
 
 CMF = [sys.executable, "-m", "cmf_mcp"]
 
@@ -357,3 +359,33 @@ def test_two_server_processes_merging_the_same_annotations_at_once_store_each_on
         assert labels(hub, "artifact", digest_of("raw")) == {"source": "sensor-3"}
         journaled = hub.changes_after(0, limit=10_000).records.annotations
         assert len(journaled) == len({a.uid for a in journaled}) == 21
+
+
+def test_cmf_annotate_then_cmf_metadata_push_shows_the_label_through_the_servers_api(
+    project: Path, sqlite_url: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from cmf_core.tracking import Cmf
+    from cmf_mcp.cli.main import cli
+
+    git(project, "config", "user.name", "Ana Lima")
+    (project / "raw.csv").write_text("x\n1\n")
+    with Cmf(pipeline="fraud", capture_environment=False) as cmf, cmf.execution("train") as run:
+        run.log_dataset("raw.csv")
+    tokens = make_tokens(sqlite_url, "edge-7")
+    runner = CliRunner()
+    said = runner.invoke(cli, ["annotate", "raw.csv", "quality=bad", "-m", "label noise"])
+    assert said.exit_code == 0, said.output
+    with live_server(sqlite_url, tmp_path / "hub") as base:
+        args = ["metadata", "push", "--server", base, "--token", tokens["edge-7"]]
+        pushed = runner.invoke(cli, [*args, "--json"])
+        assert pushed.exit_code == 0, pushed.output
+        assert json.loads(pushed.stdout)["summary"]["annotations"]["new"] == 1
+        again = runner.invoke(cli, args)
+        assert "0 record(s) sent" in again.stdout and "0 new annotations" in again.stdout
+        headers = {"Authorization": f"Bearer {tokens['edge-7']}"}
+        digest = digest_of("x\n1\n")  # raw.csv's bytes
+        found = httpx.get(f"{base}/api/v1/artifacts/{digest}", headers=headers).json()
+    assert found["labels"] == {"quality": "bad"}
+    assert [(a["author"], a["note"]) for a in found["annotations"]] == [("Ana Lima", "label noise")]
