@@ -20,6 +20,11 @@ client — the way Claude Code or Claude Desktop talk to a server):
    of what the model receives (text plus structured content as JSON) in characters
    and in tokens at 4 characters a token. **Target: every one ≤ 8,000 tokens**; the
    largest is reported.
+4. **tools/list size**: the JSON of the ``tools/list`` result (names, titles,
+   descriptions, input and output schemas, annotations) a ``cmf-mcp`` process sends
+   over stdio, as the SDK writes it; also with JSON's roomier separators, and the five
+   largest tools. **Target: ≤ 24,000 characters in all.** Not a timing: the same in
+   every run.
 
 Prints one JSON object on stdout. ``--quick`` uses a 2,000-execution store in a
 temporary folder and fewer repeats (a smoke run of the script).
@@ -47,6 +52,7 @@ from synthetic import ensure  # bench/ is not a package
 TARGET_COLD_START_OVER_BASELINE_MS = 300.0
 TARGET_QUERY_P50_MS = 30.0
 TARGET_TOKENS = 8_000
+TARGET_TOOLS_LIST_CHARS = 24_000
 EMPTY_SERVER = "from mcp.server import MCPServer; MCPServer('empty').run()"
 
 
@@ -99,6 +105,34 @@ def cold_start(project: Path, store_url: str, repeats: int) -> dict[str, Any]:
             "met": ours - base <= TARGET_COLD_START_OVER_BASELINE_MS,
         }
     return figures
+
+
+async def tools_list_size(params: StdioServerParameters) -> dict[str, Any]:
+    async with Client(params) as client:
+        listed = await client.list_tools()
+    wire = listed.model_dump_json(by_alias=True, exclude_none=True)
+    tools = listed.model_dump(mode="json", by_alias=True, exclude_none=True)["tools"]
+    sizes = sorted(
+        ((len(json.dumps(t, ensure_ascii=False, separators=(",", ":"))), t) for t in tools),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
+    return {
+        "tools": len(tools),
+        "chars": len(wire),
+        "chars_with_spaces": len(json.dumps(json.loads(wire))),
+        "largest": [
+            {
+                "tool": tool["name"],
+                "chars": chars,
+                "description": len(tool.get("description", "")),
+                "input_schema": len(json.dumps(tool["inputSchema"], separators=(",", ":"))),
+            }
+            for chars, tool in sizes[:5]
+        ],
+        "target_chars": TARGET_TOOLS_LIST_CHARS,
+        "met": len(wire) <= TARGET_TOOLS_LIST_CHARS,
+    }
 
 
 def size_of(result: Any) -> dict[str, Any]:
@@ -209,6 +243,7 @@ def main() -> None:
             "python": sys.version.split()[0],
             "store": {"url_kind": synthetic.url.split(":")[0], "executions": synthetic.executions},
             "cold_start_to_tools_list": cold_start(project, empty_store, repeats),
+            "tools_list_size": anyio.run(tools_list_size, cmf_server(project, empty_store)),
             **anyio.run(queries, project, synthetic, calls),
         }
     print(json.dumps(report, indent=2))

@@ -1,4 +1,5 @@
-"""What tools/list shows a model: titles, dedented prose stating limits, typed schemas."""
+"""What tools/list shows a model: titles, dedented prose stating limits, typed schemas, all
+within the listing's budget."""
 
 import re
 from collections.abc import Iterator
@@ -6,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.server.mcpserver import MCPServer
 from mcp_support import MODES, connect, make_server
-from mcp_types import Tool
+from mcp_types import ListToolsResult, Tool
 
-from cmf_mcp.mcp.listing import typed
+from cmf_mcp.mcp.listing import LISTING_BUDGET, LONG_TEXT, typed
 from cmf_mcp.mcp.server import CmfServer
 
 TYPED = ("type", "anyOf", "oneOf", "allOf", "$ref", "enum", "const")
@@ -18,11 +20,19 @@ LIMIT_KEYS = ("minimum", "maximum", "maxLength", "maxItems", "maxProperties")
 
 
 @pytest.fixture
-def tools(bare_project: Path, sqlite_url: str) -> Iterator[list[Tool]]:
+def listing(bare_project: Path, sqlite_url: str) -> Iterator[tuple[ListToolsResult, list[Tool]]]:
+    """tools/list as a client gets it, and the tools as registered (full output schemas)."""
     server: CmfServer = make_server(sqlite_url)
     with connect(server) as client:
-        yield client.run("list_tools").tools
+        listed = client.run("list_tools")
+        registered = client.portal.call(MCPServer.list_tools, server)
+    yield listed, registered
     server.close()
+
+
+@pytest.fixture
+def tools(listing: tuple[ListToolsResult, list[Tool]]) -> list[Tool]:
+    return listing[0].tools
 
 
 def schemas(schema: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -68,25 +78,25 @@ def test_no_schema_is_untyped_and_objects_bound_their_properties(tools: list[Too
                     )
 
 
-def test_the_json_value_parameters_have_a_typed_recursive_schema(tools: list[Tool]) -> None:
-    by_name = {t.name: t for t in tools}
+def test_the_json_value_parameters_have_a_typed_recursive_schema(
+    listing: tuple[ListToolsResult, list[Tool]],
+) -> None:
+    listed, registered = listing
+    by_name = {t.name: t for t in listed.tools}
     for name, param in (
         ("start_execution", "params"),
         ("log_artifact", "properties"),
     ):
         schema = by_name[name].input_schema
-        mapping = schema["properties"][param]["anyOf"][0]
+        mapping = schema["properties"][param]
+        assert mapping["type"] == "object"
         assert mapping["additionalProperties"] == {"$ref": "#/$defs/JsonValue"}
         kinds = {b.get("type") for b in schema["$defs"]["JsonValue"]["anyOf"]}
         assert kinds == {"string", "number", "boolean", "null", "array", "object"}
-    compare = by_name["compare_runs"].output_schema or {}
-    assert "JsonValue" in compare["$defs"]
+    compare = typed(next(t for t in registered if t.name == "compare_runs").output_schema or {})
     values = compare["$defs"]["ParamDiff"]["properties"]["values"]["items"]
     assert values == {"$ref": "#/$defs/JsonValue"}
-    assert (
-        by_name["log_metrics"].input_schema["properties"]["metrics"]["anyOf"][0]["maxProperties"]
-        == 1_000
-    )
+    assert by_name["log_metrics"].input_schema["properties"]["metrics"]["maxProperties"] == 1_000
 
 
 def test_every_limit_and_default_is_stated_in_prose(tools: list[Tool]) -> None:
@@ -97,6 +107,8 @@ def test_every_limit_and_default_is_stated_in_prose(tools: list[Tool]) -> None:
             branches = [b for b in param.get("anyOf", [param]) if isinstance(b, dict)]
             for branch in branches:
                 for key in LIMIT_KEYS:
+                    if key == "maxLength" and branch.get(key, 0) < LONG_TEXT:
+                        continue  # a name's, id's or cursor's cap: in the schema only
                     if key in branch:
                         number = str(branch[key])
                         assert re.search(rf"(?<!\d){number}(?!\d)", said), (
@@ -107,18 +119,39 @@ def test_every_limit_and_default_is_stated_in_prose(tools: list[Tool]) -> None:
                 assert str(default).lower() in said.lower(), f"{tool.name}.{name}: default"
 
 
-def test_tools_that_cut_their_output_say_so_with_the_budget(tools: list[Tool]) -> None:
+def test_tools_that_cut_their_output_say_so_with_the_budget(
+    listing: tuple[ListToolsResult, list[Tool]],
+) -> None:
+    listed, registered = listing
+    described = {t.name: t.description or "" for t in listed.tools}
     cutting = [
         t
-        for t in tools
+        for t in registered
         if {"truncated", "clipped"} & set((t.output_schema or {}).get("properties", {}))
     ]
     assert {"search_executions", "get_artifact", "compare_runs"} <= {t.name for t in cutting}
     for tool in cutting:
-        assert "20,000 characters" in (tool.description or ""), tool.name
+        assert "20,000 characters" in described[tool.name], tool.name
         props = (tool.output_schema or {})["properties"]
         flags = [f for f in ("truncated", "clipped") if f in props]
-        assert all(f"`{f}`" in (tool.description or "") for f in flags), tool.name
+        assert all(f"`{f}`" in described[tool.name] for f in flags), tool.name
+
+
+def test_the_whole_listing_fits_its_budget_with_no_generated_title_or_null_option(
+    listing: tuple[ListToolsResult, list[Tool]],
+) -> None:
+    listed, registered = listing
+    wire = listed.model_dump_json(by_alias=True, exclude_none=True)  # as the server sends it
+    assert len(wire) <= LISTING_BUDGET, f"tools/list is {len(wire):,} characters"
+    for tool in listed.tools:
+        for where, sub in schemas(tool.input_schema, "in"):
+            assert not isinstance(sub.get("title"), str), f"{tool.name}: a title at {where}"
+        for name, param in tool.input_schema["properties"].items():
+            assert {"type": "null"} not in param.get("anyOf", []), f"{tool.name}.{name}"
+        # Listed as an object; the full output model stays on the server, checking results.
+        assert tool.output_schema == {"type": "object"}, tool.name
+    full = {t.name: t.output_schema for t in registered}
+    assert all(schema and schema["properties"] for schema in full.values())
 
 
 def test_typed_replaces_any_value_and_leaves_typed_schemas_alone() -> None:

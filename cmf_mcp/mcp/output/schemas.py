@@ -68,10 +68,7 @@ USER_DATA = (
 DetailLevel = Literal["concise", "full"]
 Detail = Annotated[
     DetailLevel,
-    Field(
-        description="'concise' (default): the fields needed to answer and to call the next "
-        "tool, user-written values clipped short. 'full': every field, values clipped long."
-    ),
+    Field(description="'concise' (default) or 'full' (every field, longer values)."),
 ]
 
 
@@ -103,19 +100,15 @@ ExecutionRef = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=4, max_length=64, pattern=r"^[0-9A-Fa-f-]+$"
     ),
-    Field(
-        description="An execution id — a UUID such as '0193a1b2-c3d4-7abc-8def-0123456789ab' — or "
-        "a unique prefix of one (the short ids shown in text, e.g. '0193a1b2-c3d4-7abc-8def')."
-    ),
+    Field(description="An execution id or a unique prefix ('0193a1b2-c3d4-7abc-8def')."),
 ]
 ArtifactRef = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4_096),
     AfterValidator(_printable),
     Field(
-        description="An artifact digest ('md5:3f2a…', ending '.dir' for a directory), a unique "
-        "prefix of one ('md5:3f2a9c1e4b5d'), or the path it was logged under, relative to the "
-        "project root ('models/model.pkl'; the newest version logged there)."
+        description="An artifact digest ('md5:3f2a…', '.dir' at the end for a directory), a "
+        "unique prefix, or a path it was logged under ('models/model.pkl': the newest there)."
     ),
 ]
 JsonMap = Annotated[dict[str, JsonValue], AfterValidator(_small_json)]
@@ -123,7 +116,7 @@ Cursor = Annotated[
     str | None,
     Field(
         max_length=200,
-        description="Omit for the first page; pass the previous result's next_cursor for the next.",
+        description="next_cursor of the previous page; omit for the first.",
     ),
 ]
 

@@ -78,10 +78,9 @@ def register_annotate(server: MCPServer[Any], state: ServerState) -> None:
         (key = value, e.g. quality = bad, stage = prod, verdict = dead-end) and/or a note.
 
         Append-only: nothing recorded changes. A later label with the same key supersedes
-        this one when reading; the history keeps both (`cmf show` prints it). Labels appear
-        in get_execution, get_artifact, the search tools and query_lineage, and filter
-        searches: where='labels.quality = "bad"'. Who said it is recorded: the HTTP token's
-        name, else the project's Git user.
+        this one when reading; the history keeps both, with who said it. Labels appear in
+        get_execution, get_artifact, the search tools and query_lineage, and filter
+        searches: where='labels.quality = "bad"'.
         """
         from cmf_core.annotate import annotate as record
         from cmf_core.annotate import default_author

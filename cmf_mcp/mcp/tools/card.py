@@ -42,17 +42,15 @@ def register_card_tools(server: MCPServer[Any], state: ServerState) -> None:
     def model_card(
         model: ArtifactRef, detail: Detail = "concise"
     ) -> Annotated[CallToolResult, CardOut]:
-        """Everything about one model in one call: its digest and paths; the run that made it
-        (full id, pipeline, stage, status, params, final metrics, Git commit, environment);
-        the data it was trained on (that run's inputs, and the raw sources upstream); its
-        labels; and the runs that used it, with totals.
+        """Everything about one model in one call: digest and paths; the run that made it (id,
+        pipeline, stage, status, params, final metrics, Git commit, environment); its training
+        data (that run's inputs and the raw sources upstream); labels; the runs that used it,
+        with totals.
 
         Answers "what is this model, which data and code made it, and how good is it?".
-        model is a digest, a unique prefix, or a recorded path such as 'models/model.pkl'
-        (its newest version). Another artifact (a dataset) gets the same card with
-        is_model false. Lists are capped (20 paths, 20 inputs, 20 sources, 10 runs that used
-        it) and the whole answer stays within the output budget. Next: compare_runs on the
-        producer and another run; query_lineage for the whole graph.
+        Another artifact (a dataset) gets the same card with is_model false. Lists are
+        capped (20 paths, 20 inputs, 20 sources, 10 runs that used it). Next: compare_runs
+        on the producer and another run; query_lineage for the whole graph.
         """
         from cmf_core.graph.card import model_card as card_of
 

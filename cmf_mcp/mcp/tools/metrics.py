@@ -12,7 +12,6 @@ from pydantic import Field, StringConstraints
 
 from cmf_core.compare.metric_table import MAX_NAMES, MAX_POINTS, MAX_RUNS
 from cmf_core.search.filters import MAX_FILTER_LENGTH
-from cmf_core.search.help import filter_help
 from cmf_mcp.mcp.output import metric_table as mt
 from cmf_mcp.mcp.output.budget import result
 from cmf_mcp.mcp.output.schemas import Detail, Name
@@ -36,7 +35,10 @@ def register_metric_tools(server: MCPServer[Any], state: ServerState) -> None:
         where: Annotated[
             str | None,
             StringConstraints(max_length=MAX_FILTER_LENGTH),
-            Field(description="Optional. " + filter_help("executions")),
+            Field(
+                description="A filter over executions in the language of "
+                "search_executions' where, e.g. 'params.lr < 0.01 and status = \"completed\"'."
+            ),
         ] = None,
         limit: Annotated[
             int,
@@ -64,9 +66,9 @@ def register_metric_tools(server: MCPServer[Any], state: ServerState) -> None:
 
         Answers "the trend of val_loss over the last 5 training runs" in one call. Runs come
         newest first; runs that logged none of the metrics are skipped. Params shown are
-        those that differ between the runs ('full': all). The answer stays within the output
-        budget (about 20,000 characters): points, then runs, are cut to fit (`truncated`).
-        Next: metric_history(id, name) for every step of one run; compare_runs([a, b]).
+        those that differ between the runs ('full': all). Points, then runs, are cut to fit
+        the output budget. Next: metric_history(id, name) for every step of one run;
+        compare_runs([a, b]).
         """
         from cmf_core.compare.metric_table import metric_table as table
 

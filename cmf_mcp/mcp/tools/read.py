@@ -44,12 +44,12 @@ ENRICHED_EXECUTIONS = 10  # producers and users of an artifact shown with pipeli
 ExecutionFilter = Annotated[
     str | None,
     StringConstraints(max_length=MAX_FILTER_LENGTH),
-    Field(description="Optional. " + filter_help("executions")),
+    Field(description=filter_help("executions")),
 ]
 ArtifactFilter = Annotated[
     str | None,
     StringConstraints(max_length=MAX_FILTER_LENGTH),
-    Field(description="Optional. " + filter_help("artifacts")),
+    Field(description=filter_help("artifacts")),
 ]
 Optional = Annotated[str | None, StringConstraints(max_length=255)]
 
@@ -344,7 +344,6 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
     ) -> Annotated[CallToolResult, ExecutionView]:
         """One execution (a run of a stage): status, params, Git commit, inputs, outputs, metrics.
 
-        execution_id is a full id or a unique prefix (the short ids other tools print).
         Next: get_artifact(digest) on an input or output; metric_history for a step series.
         """
         with tool_errors(state, "Call search_executions to find the run."):
@@ -372,8 +371,7 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
         """One artifact (a file or directory, by content): type, size, which runs produced it
         and which runs read it. Answers "what produced this model?".
 
-        reference is a digest, a unique digest prefix, or a recorded path such as
-        'models/model.pkl'. Next: get_execution(id) of a producer for its inputs and params.
+        Next: get_execution(id) of a producer for its inputs and params.
         """
         from cmf_core.graph.lookup import describe
         from cmf_core.records import ArtifactDetail

@@ -172,7 +172,7 @@ def register_recording(server: MCPServer[Any], state: ServerState) -> None:
     ) -> Annotated[CallToolResult, LoggedArtifact]:
         """Hash a file or directory and record it as an input or output of a running execution.
 
-        execution_id is what start_execution returned (a unique prefix works). The bytes are
+        execution_id is what start_execution returned. The bytes are
         identified by their content digest ('md5:…', DVC-compatible), so the same data logged
         by two runs joins their lineage. Large directories take a while; progress is reported.
         Returns the digest; get_artifact(digest) shows who produced and used it.
