@@ -13,7 +13,11 @@ What it measures (wall time of a new process, as a user waits for it, median of
    **target ≤ the MCP SDK's own import + 150 ms**, that baseline (``from
    mcp.server.mcpserver import MCPServer``, what ``create_server`` needs of the SDK)
    measured in the same run, the two interleaved.
-5. A cold process that imports cmf_core, creates a new store in a fresh folder
+5. ``cmf ls executions --limit 20`` on a 10,000-execution SQLite store as a new process
+   — **target ≤ ``python -c "import sqlalchemy"`` + 100 ms**, that baseline measured
+   in the same run, interleaved; and printing a 10,000-row table — **target ≤ 500 ms**,
+   against the rich table the CLI used to print (both in :mod:`bench.cli_listing`).
+6. A cold process that imports cmf_core, creates a new store in a fresh folder
    (a Git repository with one commit, no ``.cmf/`` yet) and logs one execution
    with one small input file and one metric — **target ≤ 1.5 s**. Baseline:
    MLflow's first run on a new SQLite store in a cold process (``import
@@ -21,7 +25,8 @@ What it measures (wall time of a new process, as a user waits for it, median of
    folder. Both also report the time spent after the interpreter started.
 
 Then, once each, ``-X importtime`` on ``import cmf_core``, ``from cmf_core
-import Cmf``, ``cmf --help`` and ``import cmf_mcp.mcp.server``: the total import
+import Cmf``, ``cmf --help``, ``import cmf_mcp.mcp.server`` and ``cmf ls executions
+--limit 20``: the total import
 time and the five costliest imports — by own time, and among the modules cmf's
 own code imports from other packages, by cumulative time (what making that import
 lazy would save).
@@ -47,6 +52,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import cli_listing
 from bench.harness import guard, machine, make_project, summary_ms
 
 TARGET_IMPORT_MS = 300.0
@@ -125,6 +131,8 @@ def main() -> None:
     for key in ("import_cmf_core", "import_cmf", "cmf_help"):
         result[key]["over_floor_ms"] = round(result[key]["median_ms"] - floor["median_ms"], 3)
     result["import_mcp_server"] = mcp_server_import(python, env, repeats)
+    result["cmf_ls"] = cli_listing.ls_against_sqlalchemy(python, cmf, env, repeats, run)
+    result["table_10000_rows"] = cli_listing.table_render(repeats)
 
     cold_cmf = cold_runs(python, CMF_COLD_RUN, env, cold_repeats)
     cold_mlflow = guard(lambda: cold_runs(python, MLFLOW_COLD_RUN, env, cold_repeats))
@@ -151,6 +159,11 @@ def main() -> None:
         ),
         MCP_SERVER_IMPORT: import_report(
             [python, "-X", "importtime", "-c", MCP_SERVER_IMPORT], env, startup
+        ),
+        "cmf ls executions --limit 20": import_report(
+            [cmf, *cli_listing.ls_arguments(cli_listing.STORE_EXECUTIONS, 20)],
+            {**env, "PYTHONPROFILEIMPORTTIME": "1"},
+            startup,
         ),
     }
     print(json.dumps(result, indent=2))
