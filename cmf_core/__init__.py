@@ -179,6 +179,7 @@ if TYPE_CHECKING:
     from cmf_core.sync.bundle import BundleReport, export_bundle, import_bundle
     from cmf_core.sync.client import SyncClient, server_identity
     from cmf_core.sync.federation import federate
+    from cmf_core.sync.protocol import SYNC_PROTOCOL, SYNC_PROTOCOL_HEADER, refusal_for_client
     from cmf_core.sync.servers import (
         ServerEntry,
         Target,

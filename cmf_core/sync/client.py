@@ -1,5 +1,9 @@
 """The HTTP client of a team server's sync routes (``/api/v1/sync/…``).
 
+Every request states this cmf's sync protocol version and every answer's is checked
+(:mod:`cmf_core.sync.protocol`), so a server of another version is refused with both
+versions named before anything is merged.
+
 One :class:`SyncClient` keeps one connection pool to one server. Every failure
 becomes a :class:`~cmf_core.errors.SyncError` or
 :class:`~cmf_core.errors.AuthError` that says what to do next; nothing a
@@ -18,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from cmf_core.errors import AuthError, InvalidInputError, Kind, SyncError
 from cmf_core.store.batch import MergeSummary
+from cmf_core.sync.protocol import SYNC_PROTOCOL, SYNC_PROTOCOL_HEADER, refusal_for_server
 from cmf_core.sync.wire import SyncBatch, SyncOffer, SyncPage
 
 API = "/api/v1"
@@ -50,7 +55,7 @@ class SyncClient:
 
     def __init__(self, url: str, token: str | None, *, timeout: float = TIMEOUT_S) -> None:
         self.identity = server_identity(url)
-        headers = {"User-Agent": "cmf-sync"}
+        headers = {"User-Agent": "cmf-sync", SYNC_PROTOCOL_HEADER: str(SYNC_PROTOCOL)}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=self.identity, headers=headers, timeout=timeout)
@@ -118,6 +123,8 @@ class SyncClient:
                 )
             else:
                 if response.status_code not in TRANSIENT:
+                    if path.startswith("/sync/"):
+                        self._check_protocol(response)
                     self._check(response)
                     return response
                 failure = SyncError(
@@ -127,6 +134,20 @@ class SyncClient:
             if attempt < RETRIES:
                 time.sleep(RETRY_PAUSE_S * 2**attempt)
         raise failure
+
+    def _check_protocol(self, response: httpx.Response) -> None:
+        """Refuse a server of another sync protocol (see :mod:`cmf_core.sync.protocol`).
+
+        A server states its version on every sync answer, refusals included, except where
+        it did not get that far (a token refused, a proxy's or another program's 404): those
+        are said by :meth:`_check`.
+        """
+        stated = response.headers.get(SYNC_PROTOCOL_HEADER)
+        if stated is None and response.status_code in (401, 403, 404, 405, 413):
+            return
+        refusal = refusal_for_server(stated, self.identity)
+        if refusal is not None:
+            raise SyncError(refusal)
 
     def _check(self, response: httpx.Response) -> None:
         status = response.status_code
