@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from harness import machine  # noqa: E402
 
 CMF = str(Path(sys.executable).parent / "cmf")
+PY_SPY = str(Path(sys.executable).parent / "py-spy")
 KINDS = ("pipelines", "stages", "executions", "artifacts", "events", "metrics")
 
 
@@ -66,8 +68,9 @@ def counts(url: str) -> dict[str, int]:
         return {kind: store.count(kind) for kind in KINDS}
 
 
-def timed(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (MB) and stdout of one whole process.
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (MB) and stdout of one whole
+    process.
 
     The peak is measured by GNU time, a small process of its own: a child forked from
     this one would report this benchmark's own size (it made the source store) as its
@@ -75,13 +78,46 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """
     started = time.perf_counter()
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "peak-rss-kb %M", *args], capture_output=True, text=True, env=env
+        ["/usr/bin/time", "-f", "peak-rss-kb %M cpu-s %U %S", *args],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:6])} failed: {done.stderr[-2000:]}")
-    peak = int(done.stderr.rsplit("peak-rss-kb ", 1)[1].split()[0])
-    return seconds, peak // 1024, done.stdout
+    peak, _, user, system = done.stderr.rsplit("peak-rss-kb ", 1)[1].split()[:4]
+    return seconds, float(user) + float(system), int(peak) // 1024, done.stdout
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and of its children, living or reaped."""
+    total = 0.0
+    for line in subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout.split():
+        total += cpu_s(int(line))
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return total
+    return total + sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s(base: str | None, name: str | None) -> float:
+    """CPU seconds of the PostgreSQL backends serving database ``name`` now."""
+    if not base or not name:
+        return 0.0
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        pids = [
+            r[0]
+            for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
+        ]
+    return sum(cpu_s(pid) for pid in pids)
 
 
 def server_rss_mb(pid: int) -> int:
@@ -117,8 +153,17 @@ def drop_postgres(base: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def spy(out: Path) -> list[str]:
+    """py-spy sampling 50 times a second into ``out`` (collapsed stacks, for flamegraphs)."""
+    return [PY_SPY, "record", "-f", "raw", "-r", "50", "-o", str(out)]
+
+
 def one_round(
-    work: Path, source_url: str, expected: dict[str, int], pg: str | None
+    work: Path,
+    source_url: str,
+    expected: dict[str, int],
+    pg: str | None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     env = {**os.environ, "CMF_CACHE_INPUTS": "false"}
     env.pop("CMF_SERVER_URL", None)
@@ -159,29 +204,52 @@ def one_round(
             url = f"http://127.0.0.1:{port}"
             push = [CMF, "--store", client_url, "metadata", "push", "--server", url]
             push += ["--token", token, "--json"]
-            push_s, push_rss, out = timed(push, env)
-            pushed = json.loads(out)
-            again_s, _, out = timed(push, env)
-            again = json.loads(out)
             empty = f"sqlite:///{work / 'pulled.db'}"
             pull = [CMF, "--store", empty, "metadata", "pull", "--server", url]
-            pull_s, pull_rss, _ = timed([*pull, "--token", token, "--json"], env)
+            pull += ["--token", token, "--json"]
+            phases: dict[str, dict[str, Any]] = {}
+            for phase, args in (("push", push), ("second_push", push), ("pull", pull)):
+                server_before = cpu_s(server.pid)
+                pg_before = postgres_cpu_s(pg, pg_name)
+                sampler = None
+                if profile is not None:
+                    server_out = profile / f"{phase}-server.txt"
+                    sampler = subprocess.Popen(
+                        [*spy(server_out), "--pid", str(server.pid)],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    args = [*spy(profile / f"{phase}-client.txt"), "--", *args]
+                wall, cpu, rss, out = timed(args, env)
+                if sampler is not None:
+                    sampler.send_signal(signal.SIGINT)
+                    sampler.wait(timeout=60)
+                result = json.loads(out)
+                phases[phase] = {
+                    "wall_s": round(wall, 2),
+                    "client_cpu_s": round(cpu, 1),
+                    "server_cpu_s": round(cpu_s(server.pid) - server_before, 1),
+                    "postgres_cpu_s": round(postgres_cpu_s(pg, pg_name) - pg_before, 1),
+                    "client_rss_mb": rss,
+                    "records": result.get("sent", result.get("received")),
+                }
             server_mb = server_rss_mb(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
         got = counts(empty)
         return {
-            "push_s": round(push_s, 2),
-            "push_client_rss_mb": push_rss,
-            "push_sent_records": pushed["sent"],
-            "second_push_s": round(again_s, 2),
-            "second_push_sent_records": again["sent"],
-            "pull_s": round(pull_s, 2),
-            "pull_client_rss_mb": pull_rss,
+            "push_s": phases["push"]["wall_s"],
+            "push_client_rss_mb": phases["push"]["client_rss_mb"],
+            "push_sent_records": phases["push"]["records"],
+            "second_push_s": phases["second_push"]["wall_s"],
+            "second_push_sent_records": phases["second_push"]["records"],
+            "pull_s": phases["pull"]["wall_s"],
+            "pull_client_rss_mb": phases["pull"]["client_rss_mb"],
             "server_peak_rss_mb": server_mb,
             "pulled_equals_source": got == expected,
             "pulled": got,
+            "phases": phases,
         }
     finally:
         if pg and pg_name:
@@ -194,6 +262,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--postgres", default=os.environ.get("CMF_TEST_POSTGRES_URL"))
     parser.add_argument("--quick", action="store_true", help="2,000 executions, one round")
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy samples of client and server per phase here"
+    )
     args = parser.parse_args()
     if args.quick:
         args.executions, args.repeats = 2000, 1
@@ -205,10 +276,10 @@ def main() -> int:
         for index in range(args.repeats):
             folder = work / f"round-{index}"
             folder.mkdir()
-            rounds.append(one_round(folder, source, expected, args.postgres))
+            rounds.append(one_round(folder, source, expected, args.postgres, args.profile))
 
         def median(key: str) -> float:
-            return statistics.median(r[key] for r in rounds)
+            return float(statistics.median(r[key] for r in rounds))
 
         result = {
             "benchmark": "sync",
@@ -221,6 +292,14 @@ def main() -> int:
             "push_s": median("push_s"),
             "second_push_s": median("second_push_s"),
             "pull_s": median("pull_s"),
+            "cpu_s": {
+                phase: {
+                    side: statistics.median(r["phases"][phase][side] for r in rounds)
+                    for side in ("client_cpu_s", "server_cpu_s", "postgres_cpu_s")
+                }
+                for phase in ("push", "second_push", "pull")
+            },
+            "load_average_1min_after": round(os.getloadavg()[0], 2),
             "peak_rss_mb": {
                 "push_client": max(r["push_client_rss_mb"] for r in rounds),
                 "pull_client": max(r["pull_client_rss_mb"] for r in rounds),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select, true
 
 from cmf_core.store.base import StoreBase
 from cmf_core.store.batch import RecordBatch
@@ -206,11 +206,18 @@ def _within_link_budget(conn: Connection, rows: list[Any], kept: list[Any]) -> l
     (never before the first one)."""
     ids = [row.key for row in kept if row.kind == "execution"]
     counts: dict[str, int] = {}
+    # Both metrics indexes are partial (step NULL / NOT NULL): name the rows each one holds,
+    # or the count scans the whole table, once per page.
+    wheres: tuple[tuple[Table, ColumnElement[bool]], ...] = (
+        (events, true()),
+        (metrics, metrics.c.step.is_(None)),
+        (metrics, metrics.c.step.is_not(None)),
+    )
     for chunk in chunks(ids):
-        for table in (events, metrics):
+        for table, part in wheres:
             query = (
                 select(table.c.execution_id, func.count())
-                .where(table.c.execution_id.in_(chunk))
+                .where(table.c.execution_id.in_(chunk), part)
                 .group_by(table.c.execution_id)
             )
             for execution_id, n in conn.execute(query):

@@ -21,6 +21,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
+from cmf_core.store.bulk import insert_rows
+from cmf_core.store.schema import changes
+
 JOURNAL_LOCK = 8231737  # pg_advisory_xact_lock key (schema DDL uses 8231736)
 KINDS = ("pipeline", "stage", "artifact", "execution", "annotation")
 
@@ -40,10 +43,11 @@ def journal(conn: Connection, kind: str, keys: Iterable[str], origin: str | None
     rows = [(kind, key, origin) for key in dict.fromkeys(keys)]
     if not rows:
         return
-    # One plain statement per row, through the driver: this runs on every recording call.
+    # Plain rows through the driver (store/bulk.py): this runs on every recording call, and
+    # a merge journals its whole batch at once (one statement on PostgreSQL).
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")
-        conn.exec_driver_sql(_POSTGRESQL, rows)
+        insert_rows(conn, changes, ("kind", "key", "origin"), rows, suffix=_POSTGRESQL_UPSERT)
     else:
         conn.exec_driver_sql(_SQLITE, rows)
 
@@ -78,8 +82,8 @@ def journal_everything(conn: Connection, chunk: int = 10_000) -> None:
 
 # REPLACE deletes the record's older row and inserts one with the next AUTOINCREMENT number.
 _SQLITE = "INSERT OR REPLACE INTO changes (kind, key, origin) VALUES (?, ?, ?)"
-_POSTGRESQL = (
-    "INSERT INTO changes (kind, key, origin) VALUES (%s, %s, %s) "
+# Unnested rows are inserted, and take their numbers, in the order given.
+_POSTGRESQL_UPSERT = (
     "ON CONFLICT (kind, key) DO UPDATE SET "
     "seq = nextval(pg_get_serial_sequence('changes', 'seq')), origin = EXCLUDED.origin"
 )

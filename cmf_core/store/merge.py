@@ -18,17 +18,16 @@ matched on its natural key; when the store already has it:
 
 Every record that is new or changed is journaled (:mod:`cmf_core.store.journal`)
 with the batch's ``origin``, and every conflict is kept in the ``conflicts``
-table with both versions and its ``source``, once per incoming version.
+table with both versions and its ``source``, once per incoming version, and a
+push is audited (:mod:`cmf_core.store.merge_audit`).
 
 One call is one transaction (``Store._write``): the whole batch is merged, or,
-if the store fails, nothing. New rows go in as bulk Core inserts and stored
-ones are read in chunks of :data:`~cmf_core.store.batch.CHUNK` keys, so a
-batch of tens of thousands of records costs a few hundred statements.
+if the store fails, nothing. New rows go in as one statement per chunk
+(:mod:`cmf_core.store.bulk`), and stored ones, stages too, are read in chunks
+of :data:`~cmf_core.store.batch.CHUNK` keys, so a batch of tens of thousands of
+records costs a few hundred statements on either backend.
 """
 
-import hashlib
-import json
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,7 +37,6 @@ from sqlalchemy import bindparam, select, update
 from cmf_core.records import Artifact, Execution, ExecutionStatus, Pipeline, Stage
 from cmf_core.store import reads
 from cmf_core.store.batch import (
-    Conflict,
     MergeSummary,
     RecordBatch,
     Tally,
@@ -46,18 +44,17 @@ from cmf_core.store.batch import (
     differences,
     unique,
 )
+from cmf_core.store.bulk import binder, insert_rows
 from cmf_core.store.journal import journal, stage_key
 from cmf_core.store.merge_annotations import merge_annotations
+from cmf_core.store.merge_audit import audit_push, keep_conflicts
 from cmf_core.store.merge_links import MergeState, merge_events, merge_metrics
 from cmf_core.store.schema import (
     artifacts,
-    audit,
-    conflicts,
     executions,
     json_dict,
     pipelines,
     stages,
-    utcnow,
 )
 
 if TYPE_CHECKING:
@@ -104,65 +101,11 @@ def merge_records(
         merge_annotations(state, batch.annotations)
         for kind, keys in state.changed.items():
             journal(conn, kind, keys, origin)
-        _keep_conflicts(state, tally.conflicts, source)
+        keep_conflicts(state, tally.conflicts, source)
         summary = tally.summary()
         if actor is not None:
-            _audit(conn, batch, actor, summary)
+            audit_push(conn, batch, actor, summary)
     return summary
-
-
-def _audit(conn: Any, batch: RecordBatch, actor: str, summary: MergeSummary) -> None:
-    batch_id = str(uuid.uuid4())
-    bind = audit.c.at.type.bind_processor(conn.dialect)
-    at = utcnow() if bind is None else bind(utcnow())
-    counts = summary.model_dump(exclude={"conflicts", "skipped"})
-    found = len(summary.conflicts)
-    rows = [("batch", batch_id, json.dumps({"summary": counts, "conflicts": found}))]
-    rows += [("pipeline", p.name, "{}") for p in batch.pipelines]
-    rows += [("stage", stage_key(s.pipeline, s.name), "{}") for s in batch.stages]
-    rows += [
-        ("execution", e.id, json.dumps({"site": e.site, "status": e.status.value}))
-        for e in batch.executions
-    ]
-    rows += [("artifact", a.digest, json.dumps({"type": a.type.value})) for a in batch.artifacts]
-    rows += [
-        (
-            "annotation",
-            a.uid,
-            json.dumps({"author": a.author, "target": [a.target_kind, a.target_key], "key": a.key}),
-        )
-        for a in batch.annotations
-    ]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    # Plain tuples through the driver: a push of 100,000 executions audits as many rows.
-    sql = (
-        "INSERT INTO audit (at, actor, action, kind, key, batch, detail) "
-        f"VALUES ({', '.join([mark] * 7)})"
-    )
-    conn.exec_driver_sql(
-        sql, [(at, actor, "push", kind, key, batch_id, d) for kind, key, d in rows]
-    )
-
-
-def _keep_conflicts(state: MergeState, found: Sequence[Conflict], source: str) -> None:
-    rows = []
-    now = utcnow()
-    for conflict in found:
-        version = json.dumps(conflict.incoming, sort_keys=True, default=str).encode()
-        rows.append(
-            {
-                "kind": conflict.kind,
-                "key": conflict.key,
-                "reason": conflict.reason,
-                "stored": conflict.stored,
-                "incoming": conflict.incoming,
-                "incoming_sha256": hashlib.sha256(version).hexdigest(),
-                "source": source[:512],
-                "recorded_at": now,
-            }
-        )
-    for chunk in chunks(rows):
-        state.conn.execute(state.insert(conflicts).on_conflict_do_nothing(), chunk)
 
 
 class _Merger:
@@ -231,15 +174,22 @@ class _Merger:
 
     def _stage_id(self, pipeline: str, stage: str) -> int | None:
         if (pipeline, stage) not in self.stage_ids:
-            row = self.conn.execute(
-                select(stages.c.id)
+            self._find_stages([(pipeline, stage)])
+        return self.stage_ids.get((pipeline, stage))
+
+    def _find_stages(self, wanted: Sequence[tuple[str, str]]) -> None:
+        """Learn the ids of the stored stages among ``wanted`` (one query per chunk of
+        pipelines, not one per execution)."""
+        lacking = {pair for pair in wanted if pair not in self.stage_ids}
+        for chunk in chunks(sorted({pipeline for pipeline, _ in lacking})):
+            query = (
+                select(stages.c.id, pipelines.c.name.label("pipeline"), stages.c.name)
                 .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
-                .where(pipelines.c.name == pipeline, stages.c.name == stage)
-            ).first()
-            if row is None:
-                return None
-            self.stage_ids[(pipeline, stage)] = int(row.id)
-        return self.stage_ids[(pipeline, stage)]
+                .where(pipelines.c.name.in_(chunk))
+            )
+            for row in self.conn.execute(query):
+                if (row.pipeline, row.name) in lacking:
+                    self.stage_ids[(row.pipeline, row.name)] = int(row.id)
 
     # -- executions --------------------------------------------------------------------------
 
@@ -252,6 +202,7 @@ class _Merger:
         for chunk in chunks(unique(records, lambda e: e.id, None, clash)):
             query = reads.executions_query().where(executions.c.id.in_([r.id for r in chunk]))
             stored = {row.id: reads.execution_record(row) for row in self.conn.execute(query)}
+            self._find_stages([(record.pipeline, record.stage) for record in chunk])
             fresh: list[dict[str, Any]] = []
             for record in chunk:
                 stage_id = self._stage_id(record.pipeline, record.stage)
@@ -265,7 +216,10 @@ class _Merger:
                 else:
                     self._merge_execution(stored[record.id], record, stage_id)
             if fresh:
-                self.conn.execute(executions.insert(), fresh)
+                names = list(fresh[0])
+                bind = binder(self.conn, executions, names)
+                rows = [bind([row[name] for name in names]) for row in fresh]
+                insert_rows(self.conn, executions, names, rows)
                 self.state.change("execution", *(row["id"] for row in fresh))
             self.tally.add("executions", "new", len(fresh))
             self.state.progress(len(chunk))

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select
 
 from cmf_core.records import Event, Metric
 from cmf_core.store.batch import Tally, chunks, unique
+from cmf_core.store.bulk import insert_rows
 from cmf_core.store.schema import artifacts, events, executions, metrics
 
 _EVENT_COLUMNS = ("execution_id", "artifact_id", "direction", "path", "created_at")
@@ -70,9 +71,8 @@ class MergeState:
 
 
 def merge_events(state: MergeState, records: Sequence[Event]) -> None:
-    # Plain tuples through the driver: SQLAlchemy's per-row parameter handling would cost
-    # more than the database's own insert.
-    insert_sql = _insert_sql(state.conn, "events", _EVENT_COLUMNS) + " ON CONFLICT DO NOTHING"
+    # Plain tuples through the driver (store/bulk.py): SQLAlchemy's per-row parameter
+    # handling would cost more than the database's own insert.
     bind = events.c.created_at.type.bind_processor(state.conn.dialect)
 
     def at(value: datetime) -> Any:
@@ -103,7 +103,7 @@ def merge_events(state: MergeState, records: Sequence[Event]) -> None:
             stored.add(row)
             fresh.append((*row, at(record.created_at)))
         if fresh:
-            state.conn.exec_driver_sql(insert_sql, fresh)
+            insert_rows(state.conn, events, _EVENT_COLUMNS, fresh, suffix="ON CONFLICT DO NOTHING")
             state.change("execution", *(row[0] for row in fresh))
         state.tally.add("events", "new", len(fresh))
         state.progress(len(chunk))
@@ -121,7 +121,6 @@ def merge_metrics(state: MergeState, records: Sequence[Metric]) -> None:
             )
 
     kept = unique(records, _metric_key, None, clash)
-    insert_sql = _insert_sql(state.conn, "metrics", _METRIC_COLUMNS)
     state.check_executions(record.execution_id for record in kept)
     for chunk in chunks(kept):
         stored = _stored_metrics(state.conn, chunk)
@@ -134,7 +133,9 @@ def merge_metrics(state: MergeState, records: Sequence[Metric]) -> None:
             key, value = _metric_key(record), _plain(record.value)
             if key not in stored:
                 stored[key] = value
-                fresh.append((*key, value, record.time.timestamp()))
+                fresh.append(
+                    (*key, None if value is None else float(value), record.time.timestamp())
+                )
             elif stored[key] == value:
                 state.tally.add("metrics", "unchanged")
             else:
@@ -146,7 +147,7 @@ def merge_metrics(state: MergeState, records: Sequence[Metric]) -> None:
                     {"value": value},
                 )
         if fresh:
-            state.conn.exec_driver_sql(insert_sql, fresh)
+            insert_rows(state.conn, metrics, _METRIC_COLUMNS, fresh)
             state.change("execution", *(row[0] for row in fresh))
         state.tally.add("metrics", "new", len(fresh))
         state.progress(len(chunk))
@@ -170,11 +171,6 @@ def _stored_metrics(
             if r.name in names
         )
     return found
-
-
-def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
 
 
 def _event_key(record: Event) -> tuple[str, str, str, str]:
