@@ -15,6 +15,12 @@ user makes it — parsing the filter, the SQL, building the page of records — 
    metric (``--sort -metrics.accuracy``); a metric predicate nothing matches
    (``metrics.accuracy > 2``: the worst case, every execution is looked at); no
    filter; artifacts of a type, and artifacts by path glob.
+   One field matching nothing or (nearly) everything — a metric (``metric_all``,
+   ``metric_one_value``), the pipeline, the stage, the status, a label, a param — and
+   sorting by a metric or a param with no filter. **Target: median ≤ 50 ms at 1M on
+   SQLite and PostgreSQL.** The cases of ``WALK_CASES`` are measured again as
+   ``<case>_walk``: the search as it was before ``cmf_core.store.candidates`` (no short
+   list of candidates from an index first) — the baseline, in the same run.
 3. The same on **PostgreSQL** when ``CMF_TEST_POSTGRES_URL`` names a server: the
    synthetic store is generated into the database ``cmf_synthetic_n<N>_s0_p20`` (the
    one ``bench_lineage.py`` and ``bench_compare.py`` use; kept and reused). A database
@@ -43,7 +49,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -64,7 +71,26 @@ EXECUTION_CASES: dict[str, dict[str, Any]] = {
     "metric_sorted_by_metric": {"where": METRIC, "sort": "-metrics.accuracy"},
     "metric_none_match": {"where": "metrics.accuracy > 2"},
     "no_filter": {},
+    # One field, matching nothing or (nearly) everything: the flat-cost target.
+    "metric_all": {"where": "metrics.accuracy >= 0"},
+    "metric_one_value": {"where": "metrics.accuracy = 0.9"},
+    "pipeline_none": {"where": 'pipeline = "nope"'},
+    "pipeline_one": {"where": 'pipeline = "synth-03"'},
+    "stage_none": {"where": 'stage = "nope"'},
+    "stage_train": {"where": 'stage = "train"'},
+    "status_running": {"where": 'status = "running"'},
+    "status_completed": {"where": 'status = "completed"'},
+    "label_none": {"where": 'labels.quality = "nope"'},
+    "param_none": {"where": "params.lr > 100"},
+    "param_all": {"where": "params.lr >= 0"},
+    "sorted_by_metric": {"sort": "-metrics.accuracy"},
+    "sorted_by_param": {"sort": "-params.lr"},
+    "sorted_by_param_ascending": {"sort": "params.lr"},
 }
+# Measured a second time as the plain newest-first walk (no index lookup first), the
+# search as it was before cmf_core.store.candidates: the baseline, in the same run.
+WALK_CASES = ("metric_none_match", "metric_in_pipeline", "pipeline_none", "stage_none",
+              "status_running", "label_none", "param_none", "metric_one_value")  # fmt: skip
 ARTIFACT_CASES: dict[str, dict[str, Any]] = {
     "artifacts_of_type": {"type": "model"},
     "artifacts_by_path_glob": {"path": "models/*"},
@@ -91,6 +117,19 @@ def timed(call: Callable[[], Any], repeats: int) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def walk_only() -> Iterator[None]:
+    """Searches with no short list of candidates from an index (the walk alone)."""
+    from cmf_core.store import candidates
+
+    kept = candidates.PROBE_LIMIT
+    candidates.PROBE_LIMIT = 0
+    try:
+        yield
+    finally:
+        candidates.PROBE_LIMIT = kept
+
+
 def measure(url: str, repeats: int) -> dict[str, Any]:
     from cmf_core.search.search import search_artifacts, search_executions
     from cmf_core.store import Store
@@ -99,6 +138,10 @@ def measure(url: str, repeats: int) -> dict[str, Any]:
         figures: dict[str, Any] = {}
         for name, options in EXECUTION_CASES.items():
             figures[name] = timed(partial(search_executions, store, **options), repeats)
+        for name in WALK_CASES:
+            with walk_only():
+                call = partial(search_executions, store, **EXECUTION_CASES[name])
+                figures[f"{name}_walk"] = timed(call, repeats)
         cursor = search_executions(store, METRIC).next_cursor
         figures["metric_second_page"] = timed(
             lambda: search_executions(store, METRIC, cursor=cursor), repeats

@@ -11,13 +11,16 @@ index exists.
 """
 
 import operator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.sql.util import ClauseAdapter
 
 from cmf_core.records import Artifact, EventDirection, Execution
 from cmf_core.search.filters import Node, Sort
 from cmf_core.store.base import StoreBase
+from cmf_core.store.candidates import candidates
 from cmf_core.store.filter_sql import FilterCompiler, Order
 from cmf_core.store.reads import artifact_record, execution_record, executions_query
 from cmf_core.store.schema import artifacts, events, executions, pipelines, stages
@@ -50,11 +53,14 @@ class SearchReads(StoreBase):
         """
         compiler = FilterCompiler(self.dialect, "executions")
         query = executions_query()
-        if where is not None:
-            query = query.where(compiler.node(where))
         order = compiler.order(sort.field)
         with self._read() as conn:
-            rows = _page(conn, query, order, executions.c.id, sort, limit, after)
+            adapt: Adapt | None = _unchanged
+            if where is not None:
+                query, adapt = query.where(compiler.node(where)), _among_candidates(conn, where)
+            if adapt is None:
+                return []
+            rows = _page(conn, query, order, executions.c.id, sort, limit, after, adapt)
         return [FoundExecution(execution_record(r), key) for r, key in rows]
 
     def search_artifacts(
@@ -88,10 +94,14 @@ class SearchReads(StoreBase):
             query = executions_query().with_only_columns(executions.c.id)
         else:
             query = select(artifacts.c.id)
-        if where is not None:
-            query = query.where(compiler.node(where))
-        bounded = query.limit(cap).subquery()
         with self._read() as conn:
+            if where is not None:
+                query = query.where(compiler.node(where))
+                adapt = _among_candidates(conn, where) if table == "executions" else _unchanged
+                if adapt is None:
+                    return 0
+                query = adapt(query)
+            bounded = query.limit(cap).subquery()
             return int(conn.execute(select(func.count()).select_from(bounded)).scalar_one())
 
     def execution_counts(self) -> dict[tuple[str, str], int]:
@@ -107,6 +117,42 @@ class SearchReads(StoreBase):
             return {(p, s): int(n) for p, s, n in conn.execute(query)}
 
 
+Adapt = Callable[[Select[Any]], Select[Any]]
+
+
+def _among_candidates(conn: Any, where: Node) -> Adapt | None:
+    """How to read a query on executions from those an index names as the only ones that
+    can match ``where`` (:mod:`cmf_core.store.candidates`) — unchanged when there is no
+    such short list; None when the list is empty.
+
+    The list becomes a derived table with a LIMIT, which neither backend merges into the
+    outer query, so its rows are fetched by primary key first and no other index (of a
+    status most rows have, say) can make the plan walk the whole store.
+    """
+    found = candidates(conn, where)
+    if found is None:
+        return _unchanged
+    if not found:
+        return None
+    few = (
+        select(executions)
+        .where(executions.c.id.in_(sorted(found)))
+        .limit(len(found))
+        .subquery("few_executions")
+    )
+    adapter = ClauseAdapter(few)
+
+    def adapt(query: Select[Any]) -> Select[Any]:
+        adapted: Select[Any] = adapter.traverse(query)
+        return adapted
+
+    return adapt
+
+
+def _unchanged(query: Select[Any]) -> Select[Any]:
+    return query
+
+
 def _page(
     conn: Any,
     query: Select[Any],
@@ -115,6 +161,7 @@ def _page(
     sort: Sort,
     limit: int,
     after: tuple[Any, str] | None,
+    adapt: Adapt = _unchanged,
 ) -> list[tuple[Any, Any]]:
     """Rows with the key (ordered by key, tie), then rows without it (by tie)."""
     forward = operator.lt if sort.descending else operator.gt
@@ -135,13 +182,13 @@ def _page(
                 beyond(order.key, key), or_(forward(order.key, key), forward(head_tie, last))
             )
         head = head.order_by(direction(order.key), direction(head_tie)).limit(limit)
-        rows = [(r, r.sort_key) for r in conn.execute(head)]
+        rows = [(r, r.sort_key) for r in conn.execute(adapt(head))]
     if len(rows) < limit and order.present is not None:
         tail = query.where(order.absent)
         if after is not None and after[0] is None:
             tail = tail.where(forward(tie, after[1]))
         tail = tail.order_by(direction(tie)).limit(limit - len(rows))
-        rows += [(r, None) for r in conn.execute(tail)]
+        rows += [(r, None) for r in conn.execute(adapt(tail))]
     return rows
 
 
