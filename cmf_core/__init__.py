@@ -136,6 +136,7 @@ if TYPE_CHECKING:
     from cmf_core.recipes.recipe import Recipe, reproduce
     from cmf_core.recipes.script import reproduce_script
     from cmf_core.records import (
+        EVENT_COUNT_CAP,
         Artifact,
         ArtifactDetail,
         Event,

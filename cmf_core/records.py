@@ -105,14 +105,30 @@ class ExecutionDetail(Record):
     step_metrics: dict[str, int]
 
 
+EVENT_COUNT_CAP = 100_000
+"""An artifact's events of one direction are counted up to this many (then: at least)."""
+
+
 class ArtifactDetail(Record):
-    """One artifact with every event that touched it (who produced it, who read it)."""
+    """One artifact with the events that touched it (who produced it, who read it).
+
+    Read whole, ``events`` holds every event, oldest first. Read a page at a time
+    (``Store.get_artifact_detail(ref, events_limit=N)``), it holds the producing events,
+    then the reading ones, each oldest first, from ``events_offset``; the totals then say
+    how many of each there are, counted up to :data:`EVENT_COUNT_CAP` (then: at least).
+    """
 
     artifact: Artifact
     events: list[Event]
+    events_offset: int = 0
+    producers_total: int | None = None
+    consumers_total: int | None = None
+    paths: list[str] = []
+    """Distinct recorded paths, in order (at most 100 when read a page at a time)."""
 
 
 __all__ = [
+    "EVENT_COUNT_CAP",
     "Artifact",
     "ArtifactDetail",
     "ArtifactType",

@@ -295,6 +295,9 @@ def test_an_older_store_journals_its_annotations_when_upgraded(tmp_path: Path) -
         said = label(store, "execution", run, "quality", "bad")
     with sqlite3.connect(path) as conn:  # as a 0007 store left it: annotations unjournaled
         conn.execute("DELETE FROM changes WHERE kind = 'annotation'")
+        conn.execute("DROP INDEX ix_events_artifact_direction_created")  # as 0009 found it
+        conn.execute("DROP INDEX ix_events_artifact_path")
+        conn.execute("CREATE INDEX ix_events_artifact_direction ON events (artifact_id, direction)")
         conn.execute("UPDATE alembic_version SET version_num = '0007'")
     with Store(url) as store:  # a SQLite store is upgraded at open
         assert list(store.changes_after(0).records.annotations) == [said]

@@ -168,6 +168,9 @@ def test_an_older_store_journals_what_it_held_when_upgraded(tmp_path: Path) -> N
         for column in ("host", "pid", "heartbeat_at"):  # added by 0007
             conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
         conn.execute("ALTER TABLE tokens DROP COLUMN expires_at")
+        conn.execute("DROP INDEX ix_events_artifact_direction_created")  # 0009
+        conn.execute("DROP INDEX ix_events_artifact_path")
+        conn.execute("CREATE INDEX ix_events_artifact_direction ON events (artifact_id, direction)")
         conn.execute("UPDATE alembic_version SET version_num = '0005'")
     with Store(url) as store:  # a SQLite store is upgraded at open
         assert ("execution", run) in {(kind, key) for _, kind, key, _ in journal_rows(store)}

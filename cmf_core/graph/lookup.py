@@ -87,10 +87,17 @@ def _path_digests(store: "Store", ref: str, root: Path | None, cwd: Path | None)
 
 
 def describe(
-    store: "Store", reference: str, *, project_root: Path, cwd: Path | None = None
+    store: "Store",
+    reference: str,
+    *,
+    project_root: Path,
+    cwd: Path | None = None,
+    events_limit: int | None = None,
+    events_offset: int = 0,
 ) -> ExecutionDetail | ArtifactDetail:
-    """The execution or artifact ``reference`` names, with its events and metrics."""
+    """The execution or artifact ``reference`` names, with its events and metrics; an
+    artifact's events a page at a time when ``events_limit`` is given."""
     kind, key = resolve_reference(store, reference, project_root=project_root, cwd=cwd)
     if kind == "execution":
         return store.get_execution_detail(key)
-    return store.get_artifact_detail(key)
+    return store.get_artifact_detail(key, events_limit=events_limit, events_offset=events_offset)

@@ -3,7 +3,7 @@
 A lineage walk (:mod:`cmf_core.graph.lineage`) runs on one connection through a
 :class:`GraphReader` (``with store.graph_reader() as reader: …``). Each hop is
 one query over a whole frontier: from artifacts to the executions at the other
-end of their events (the ``ix_events_artifact_direction`` index), or from
+end of their events (the ``ix_events_artifact_direction_created`` index), or from
 executions to their artifacts (the events primary key's prefix), joined with
 what a lineage node shows. Artifacts of type ``environment`` are never
 returned: an environment is a digest on the execution, not a lineage node.

@@ -308,28 +308,35 @@ def execution_detail(conn: Connection, execution_id: str) -> ExecutionDetail:
     )
 
 
-def artifact_detail(conn: Connection, digest: str) -> ArtifactDetail:
+def artifact_detail(
+    conn: Connection, digest: str, *, events_limit: int | None = None, events_offset: int = 0
+) -> ArtifactDetail:
+    """The artifact with every event, or with one page of them (``events_limit``)."""
     row = conn.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
     if row is None:
         raise NotFoundError(f"No artifact {digest!r}.", kind=Kind.ARTIFACT, reference=digest)
+    if events_limit is not None:
+        from cmf_core.store.artifact_events import events_page
+
+        bare = ArtifactDetail(artifact=artifact_record(row), events=[])
+        return events_page(conn, bare, row.id, offset=events_offset, limit=events_limit)
     query = (
         select(events.c.execution_id, events.c.direction, events.c.path, events.c.created_at)
         .where(events.c.artifact_id == row.id)
         .order_by(events.c.created_at)
     )
-    return ArtifactDetail(
-        artifact=artifact_record(row),
-        events=[
-            Event(
-                execution_id=e.execution_id,
-                digest=digest,
-                direction=EventDirection(e.direction),
-                path=e.path,
-                created_at=e.created_at,
-            )
-            for e in conn.execute(query)
-        ],
-    )
+    found = [
+        Event(
+            execution_id=e.execution_id,
+            digest=digest,
+            direction=EventDirection(e.direction),
+            path=e.path,
+            created_at=e.created_at,
+        )
+        for e in conn.execute(query)
+    ]
+    paths = sorted({e.path for e in found})
+    return ArtifactDetail(artifact=artifact_record(row), events=found, paths=paths)
 
 
 def digests_for_path(conn: Connection, path: str) -> list[str]:

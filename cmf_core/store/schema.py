@@ -48,8 +48,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0008"
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+HEAD_REVISION = "0009"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -169,7 +169,10 @@ events = Table(
     Column("direction", String(8), primary_key=True, nullable=False),
     Column("path", Text, primary_key=True, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Index("ix_events_artifact_direction", "artifact_id", "direction"),
+    # An artifact's producers and readers a page at a time, oldest first (and lineage walks).
+    Index("ix_events_artifact_direction_created", "artifact_id", "direction", "created_at"),
+    # An artifact's distinct paths, one index probe each (store/artifact_events.py).
+    Index("ix_events_artifact_path", "artifact_id", "path"),
     # `cmf show data/train.csv`, get_artifact and lineage by path.
     Index("ix_events_path", "path"),
 )

@@ -135,9 +135,19 @@ class Store(
         with self._read() as conn:
             return reads.execution_detail(conn, reads.resolve_execution_id(conn, id_or_prefix))
 
-    def get_artifact_detail(self, digest_or_prefix: str) -> ArtifactDetail:
+    def get_artifact_detail(
+        self, digest_or_prefix: str, *, events_limit: int | None = None, events_offset: int = 0
+    ) -> ArtifactDetail:
+        """The artifact with every event, or, given ``events_limit``, one page of them
+        (producers, then readers, from ``events_offset``) with bounded totals: the cost of a
+        page does not grow with the artifact's use."""
+        if events_limit is not None and (events_limit < 0 or events_offset < 0):
+            raise InvalidInputError("events_limit and events_offset are counts (0 or more).")
         with self._read() as conn:
-            return reads.artifact_detail(conn, reads.resolve_digest(conn, digest_or_prefix))
+            digest = reads.resolve_digest(conn, digest_or_prefix)
+            return reads.artifact_detail(
+                conn, digest, events_limit=events_limit, events_offset=events_offset
+            )
 
     def find_artifacts_by_path(self, path: str) -> list[str]:
         """Digests ever logged under ``path`` (relative to the project root), newest first."""

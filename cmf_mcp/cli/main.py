@@ -207,10 +207,23 @@ def _refuse_options_that_do_not_apply(ctx: click.Context, kind: str) -> None:
 
 @cli.command()
 @click.argument("reference")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="An artifact's events shown: producers first, then the runs that read it.",
+)
+@click.option(
+    "--offset", type=click.IntRange(0), default=0, help="Skip this many of an artifact's events."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def show(ctx: click.Context, reference: str, as_json: bool) -> None:
-    """Show one execution (id or prefix) or artifact (digest, prefix, or recorded path)."""
+def show(ctx: click.Context, reference: str, limit: int, offset: int, as_json: bool) -> None:
+    """Show one execution (id or prefix) or artifact (digest, prefix, or recorded path).
+
+    An artifact read by many runs is shown a page of events at a time, with how many
+    produced it and read it."""
     from cmf_core.graph.lookup import describe
     from cmf_core.stale import stale_detail
     from cmf_mcp.cli import annotate as cli_annotate
@@ -218,7 +231,13 @@ def show(ctx: click.Context, reference: str, as_json: bool) -> None:
 
     found = settings(ctx)
     with open_store(ctx) as store:
-        detail = describe(store, reference, project_root=found.project_root)
+        detail = describe(
+            store,
+            reference,
+            project_root=found.project_root,
+            events_limit=limit,
+            events_offset=offset,
+        )
         notes = cli_annotate.annotations_of(store, detail)
         stale = stale_detail(store, detail, stale_after=found.stale_after)
     if as_json:

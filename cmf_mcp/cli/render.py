@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cmf_core.records import (
+    EVENT_COUNT_CAP,
     Artifact,
     ArtifactDetail,
     Execution,
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+MAX_SHOW_EVENTS = 10_000  # `cmf show --limit`: an artifact's events printed at most
 STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red", "stale": "magenta"}
 
 
@@ -217,12 +219,35 @@ def artifact_detail(d: ArtifactDetail) -> None:
             ("properties", _inline(a.properties)),
         ],
     )
+    if len(d.paths) > 1:
+        _pairs(out, [("paths", ", ".join(d.paths))])
     if d.events:
         out.print(Text("events", style="bold"))
         grid = Table(box=None, show_header=False, pad_edge=False)
         for ev in d.events:
             grid.add_row("  " + ev.direction.value, ev.path, ev.execution_id)
         out.print(grid)
+    left = _events_left_out(d)
+    if left:
+        out.print(Text(left, style="dim"))
+
+
+def _events_left_out(d: ArtifactDetail) -> str | None:
+    """What a page of an artifact's events leaves out, and how to see more."""
+    if d.producers_total is None or d.consumers_total is None:
+        return None
+    total, shown = d.producers_total + d.consumers_total, len(d.events)
+    if d.events_offset == 0 and shown >= total:
+        return None
+
+    def count(n: int) -> str:
+        return f"{n:,}+" if n >= EVENT_COUNT_CAP else f"{n:,}"
+
+    return (
+        f"events {d.events_offset + 1:,}-{d.events_offset + shown:,} of "
+        f"{count(d.producers_total)} produced and {count(d.consumers_total)} read; "
+        f"more: --offset {d.events_offset + shown} (--limit N shows up to {MAX_SHOW_EVENTS:,})"
+    )
 
 
 def _inline(values: dict[str, Any]) -> str:

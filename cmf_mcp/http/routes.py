@@ -112,14 +112,23 @@ def artifacts(
 
 
 @router.get("/artifacts/{ref:path}", tags=["read"], summary="One artifact (digest, prefix, path)")
-def artifact(request: Request, store: StoreDep, ref: str) -> AnnotatedArtifact:
+def artifact(
+    request: Request,
+    store: StoreDep,
+    ref: str,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Events per page.")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Events skipped: producers, then readers.")] = 0,
+) -> AnnotatedArtifact:
+    """The artifact and one page of its events (producers first, then the runs that read
+    it), with how many of each there are."""
     root = _root(request)
     kind, key = resolve_reference(store, ref, project_root=root, cwd=root)
     if kind != "artifact":
         raise Problem(
             404, "That names an execution; ask /api/v1/executions/{id}.", kind="not_found"
         )
-    return annotated_artifact(store, store.get_artifact_detail(key))
+    detail = store.get_artifact_detail(key, events_limit=limit, events_offset=offset)
+    return annotated_artifact(store, detail)
 
 
 @router.get("/lineage/{ref:path}", tags=["read"], summary="The lineage graph around a node")

@@ -25,7 +25,7 @@ from cmf_core.errors import CmfError, NotFoundError
 from cmf_mcp.mcp.output import budget as out
 from cmf_mcp.mcp.output.pipelines import pipeline_page
 from cmf_mcp.mcp.state import ServerState
-from cmf_mcp.mcp.tools.read import ENRICHED_EXECUTIONS
+from cmf_mcp.mcp.tools.artifact import ENRICHED_EXECUTIONS
 
 JSON = "application/json"
 PAGE = 25
@@ -89,7 +89,7 @@ def register_resources(server: MCPServer[Any], state: ServerState) -> None:
     def artifact(digest: str) -> str:
         """One artifact (digest or unique prefix): who produced it and who used it."""
         with resource_errors(state):
-            detail = state.store.get_artifact_detail(digest[:200])
+            detail = state.store.get_artifact_detail(digest[:200], events_limit=PAGE)
             ids = out.page_execution_ids(detail, offset=0, limit=PAGE, most=ENRICHED_EXECUTIONS)
             executions = {i: state.store.get_execution(i) for i in ids}
         view = out.artifact_view(detail, executions, "concise", offset=0, limit=PAGE)

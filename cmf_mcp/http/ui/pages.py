@@ -2,8 +2,8 @@
 
 ``/`` pipelines · ``/executions`` the table · ``/executions/{id}`` · ``/artifacts/{ref}``
 · ``/lineage`` the graph · ``/metrics`` a stage's metric across runs · ``/search``
-· ``POST /annotations`` a label or note (team server, write token) · ``/signin`` and
-``/signout`` (team server only) · ``/ui/static/{name}``.
+· ``POST /annotations`` a label or note (:mod:`.annotating`) · ``/signin``, ``/signout``
+and ``/ui/static/{name}`` (:mod:`.signin`).
 """
 
 from collections.abc import Awaitable
@@ -13,7 +13,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cmf_core.compare.compare import compare_runs
@@ -26,17 +25,17 @@ from cmf_core.search.search import search_artifacts, search_executions
 from cmf_core.search.tree import MAX_FILTER_LENGTH
 from cmf_core.store import Store
 from cmf_mcp.http.problems import Problem
-from cmf_mcp.http.ui import session
 from cmf_mcp.http.ui.annotating import annotating
 from cmf_mcp.http.ui.charts import Series, line_chart
 from cmf_mcp.http.ui.graph import draw
 from cmf_mcp.http.ui.labels import annotations_of, graph_labels, row_labels
 from cmf_mcp.http.ui.overview import pipelines_overview
-from cmf_mcp.http.ui.render import HERE, PageRoute, error_page, page
-from cmf_mcp.http.ui.session import UiState, read_form, signed_in, store_of
+from cmf_mcp.http.ui.render import PageRoute, error_page, page
+from cmf_mcp.http.ui.session import UiState, signed_in, store_of
+from cmf_mcp.http.ui.signin import public
 
-STATIC = {"ui.css": "text/css", "ui.js": "text/javascript"}
 MAX_CHARTS = 12
+ARTIFACT_EVENTS = 100  # producers and readers on one page of an artifact
 MAX_RUNS_OVERLAID = 20
 Text = Annotated[str | None, Query(max_length=255)]
 Filter = Annotated[str | None, Query(max_length=MAX_FILTER_LENGTH)]
@@ -44,7 +43,6 @@ Cursor = Annotated[str | None, Query(max_length=2000)]
 Columns = Annotated[str, Query(max_length=1000)]
 
 pages = APIRouter(route_class=PageRoute, dependencies=[Depends(signed_in)])
-public = APIRouter(route_class=PageRoute)
 StoreDep = Annotated[Store, Depends(store_of)]
 
 
@@ -152,7 +150,7 @@ def execution(request: Request, store: StoreDep, execution_id: str) -> Response:
     consumers = {
         e.artifact.digest: [
             ev.execution_id
-            for ev in store.get_artifact_detail(e.artifact.digest).events
+            for ev in store.get_artifact_detail(e.artifact.digest, events_limit=50).events
             if ev.direction == "input"
         ][:20]
         for e in detail.outputs[:50]
@@ -180,16 +178,18 @@ def artifact(
     store: StoreDep,
     ref: str,
     remotes: Annotated[Literal["local", "all"], Query()] = "local",
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     root = _root(request)
     kind, key = resolve_reference(store, ref, project_root=root, cwd=root)
     if kind != "artifact":
         return RedirectResponse(f"/executions/{quote(key, safe='')}", 303)
-    detail = store.get_artifact_detail(key)
+    detail = store.get_artifact_detail(key, events_limit=ARTIFACT_EVENTS, events_offset=offset)
     made = [e for e in detail.events if e.direction == "output"]
     read = [e for e in detail.events if e.direction == "input"]
-    paths = sorted({e.path for e in detail.events})
     ids = [e.execution_id for e in detail.events]
+    total = (detail.producers_total or 0) + (detail.consumers_total or 0)
+    end = offset + len(detail.events)
     from cmf_mcp.http.ui.whereabouts import whereabouts  # the artifact modules, when first needed
 
     where, unchecked, trouble = (
@@ -204,7 +204,11 @@ def artifact(
         notes=annotations_of(store, "artifact", key),
         producers=made,
         consumers=read,
-        paths=paths,
+        paths=detail.paths,
+        totals=(detail.producers_total, detail.consumers_total),
+        events_shown=(offset + 1, end) if offset or end < total else None,
+        next_link=f"?offset={end}" if end < total else None,
+        first_link="?" if offset else None,
         where=where,
         unchecked=unchecked,
         trouble=trouble,
@@ -345,55 +349,6 @@ def search(
     pattern = text.replace("\\", "").replace("[", "").replace("?", "")
     hits = search_artifacts(store, path=f"*{pattern}*", limit=50).items
     return page(request, "search.html", q=q, hits=hits, pipelines=pipelines)
-
-
-# -- signing in, static files ----------------------------------------------------------------
-
-
-@public.get("/signin")
-async def signin_page(
-    request: Request, next: Annotated[str, Query(max_length=2000)] = "/"
-) -> Response:
-    session.new_csrf(request)
-    return page(request, "signin.html", next=_local(next), failed=None)
-
-
-@public.post("/signin")
-async def signin(request: Request) -> Response:
-    session.new_csrf(request)
-    form = await read_form(request)
-    secret = form.get("token", "").strip()
-    target = _local(form.get("next", "/"))
-    try:
-        await run_in_threadpool(session.check_token, store_of(request), secret)
-    except CmfError as exc:
-        return page(request, "signin.html", 401, next=target, failed=str(exc))
-    response = RedirectResponse(target, 303)
-    session.set_token(request, response, secret)
-    return response
-
-
-@public.post("/signout")
-async def signout(request: Request) -> Response:
-    await read_form(request)
-    response = RedirectResponse("/signin", 303)
-    session.clear_token(response)
-    return response
-
-
-@public.get("/ui/static/{name}")
-async def static(name: str) -> Response:
-    if name not in STATIC:
-        raise Problem(404, "No such file.")
-    body = (HERE / "static" / name).read_bytes()
-    return Response(body, media_type=STATIC[name], headers={"Cache-Control": "max-age=300"})
-
-
-def _local(target: str) -> str:
-    """Only a path on this server (no scheme, no host, no //), else the overview."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 __all__ = ["error_page", "install"]

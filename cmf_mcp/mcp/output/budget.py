@@ -139,11 +139,16 @@ def artifact_view(
     offset: int,
     limit: int,
 ) -> ArtifactView:
-    """One page of who produced (first) and who read an artifact."""
+    """One page of who produced (first) and who read an artifact; ``detail`` holds every
+    event, or (read with ``events_limit``) just this page's with the totals."""
     producers = [e for e in detail.events if e.direction.value == "output"]
     consumers = [e for e in detail.events if e.direction.value == "input"]
     events = [*producers, *consumers]
-    distinct = list(dict.fromkeys(e.path for e in detail.events))
+    if detail.producers_total is None or detail.consumers_total is None:
+        page, totals = events[offset : offset + limit], (len(producers), len(consumers))
+    else:
+        page, totals = events[:limit], (detail.producers_total, detail.consumers_total)
+    distinct = detail.paths or list(dict.fromkeys(e.path for e in detail.events))
     artifact = detail.artifact
 
     def builder(at: DetailLevel) -> Callable[[Sequence[Any], bool], ArtifactView]:
@@ -165,7 +170,7 @@ def artifact_view(
 
         def build(items: Sequence[Any], truncated: bool) -> ArtifactView:
             end = offset + len(items)
-            more = end < len(events)
+            more = end < sum(totals)
             uses = [use(e) for e in items]
             return ArtifactView(
                 digest=artifact.digest,
@@ -178,8 +183,8 @@ def artifact_view(
                 paths=paths,
                 produced_by=[u for u in uses if u.direction == "output"],
                 used_by=[u for u in uses if u.direction == "input"],
-                producers_total=len(producers),
-                consumers_total=len(consumers),
+                producers_total=totals[0],
+                consumers_total=totals[1],
                 clipped=clipped or clipped_paths,
                 has_more=more,
                 next_cursor=encode_cursor("uses", end) if more else None,
@@ -189,13 +194,16 @@ def artifact_view(
         return build
 
     shorter = builder("concise")
-    return fit(events[offset : offset + limit], builder(level), lambda i: shorter(i, True))
+    return fit(page, builder(level), lambda i: shorter(i, True))
 
 
 def page_execution_ids(detail: ArtifactDetail, *, offset: int, limit: int, most: int) -> list[str]:
     """The first ``most`` distinct executions on the page :func:`artifact_view` will show."""
     ordered = sorted(detail.events, key=lambda e: e.direction.value != "output")
-    ids = dict.fromkeys(e.execution_id for e in ordered[offset : offset + limit])
+    paged = detail.producers_total is not None
+    ids = dict.fromkeys(
+        e.execution_id for e in (ordered[:limit] if paged else ordered[offset : offset + limit])
+    )
     return list(ids)[:most]
 
 

@@ -8,7 +8,6 @@ search, lineage, compare, metrics, recipes), then a bounded output model
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field, StringConstraints
 
@@ -25,8 +24,6 @@ from cmf_mcp.mcp.output.label_room import fit_labels
 from cmf_mcp.mcp.output.labels import label_rows, lineage_labels, read_labels
 from cmf_mcp.mcp.output.pipelines import PipelinePage, pipeline_page, pipelines_text
 from cmf_mcp.mcp.output.schemas import (
-    ArtifactRef,
-    ArtifactView,
     Cursor,
     Detail,
     DetailLevel,
@@ -38,8 +35,6 @@ from cmf_mcp.mcp.output.schemas import (
 from cmf_mcp.mcp.output.stale import mark_stale
 from cmf_mcp.mcp.state import READ, ServerState, tool_errors
 from cmf_mcp.mcp.where import empty_note
-
-ENRICHED_EXECUTIONS = 10  # producers and users of an artifact shown with pipeline and stage
 
 ExecutionFilter = Annotated[
     str | None,
@@ -55,10 +50,12 @@ Optional = Annotated[str | None, StringConstraints(max_length=255)]
 
 
 def register_read_tools(server: MCPServer[Any], state: ServerState) -> None:
+    from cmf_mcp.mcp.tools.artifact import register_artifact_tools
     from cmf_mcp.mcp.tools.card import register_card_tools
     from cmf_mcp.mcp.tools.metrics import register_metric_tools
 
     register_records(server, state)
+    register_artifact_tools(server, state)
     register_queries(server, state)
     register_metric_tools(server, state)
     register_card_tools(server, state)
@@ -356,41 +353,3 @@ def register_records(server: MCPServer[Any], state: ServerState) -> None:
             fit_labels(view, view.execution, labels.get(run))
             mark_stale(state.store, [view.execution], stale_after=state.settings.stale_after)
         return out.result(view, out.execution_text(view))
-
-    @server.tool(title="One artifact", annotations=READ)
-    def get_artifact(
-        reference: ArtifactRef,
-        detail: Detail = "concise",
-        limit: Annotated[
-            int, Field(ge=1, le=200, description="Producing and using runs per page.")
-        ] = 25,
-        cursor: Annotated[
-            str | None, Field(max_length=200, description="next_cursor of the previous page.")
-        ] = None,
-    ) -> Annotated[CallToolResult, ArtifactView]:
-        """One artifact (a file or directory, by content): type, size, which runs produced it
-        and which runs read it. Answers "what produced this model?".
-
-        Next: get_execution(id) of a producer for its inputs and params.
-        """
-        from cmf_core.graph.lookup import describe
-        from cmf_core.records import ArtifactDetail
-
-        with tool_errors(state, "Call search_artifacts with a path or type to find it."):
-            offset = decode_cursor("uses", cursor)
-            found = describe(
-                state.store, reference, project_root=state.project_root, cwd=state.project_root
-            )
-            if not isinstance(found, ArtifactDetail):
-                raise ToolError(
-                    f"{reference!r} names an execution, not an artifact; "
-                    "call get_execution with it."
-                )
-            ids = out.page_execution_ids(
-                found, offset=offset, limit=limit, most=ENRICHED_EXECUTIONS
-            )
-            executions = {i: state.store.get_execution(i) for i in ids}
-            view = out.artifact_view(found, executions, detail, offset=offset, limit=limit)
-            labels = read_labels(state.store, "artifact", [view.digest], rows=False)
-            fit_labels(view, view, labels.get(view.digest))
-        return out.result(view, out.artifact_text(view))
