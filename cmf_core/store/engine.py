@@ -3,8 +3,10 @@
 SQLite is tuned for many small writes from several processes: WAL journal,
 ``synchronous=NORMAL`` (durable at checkpoints, never corrupt), a long busy
 timeout, foreign keys on. Write transactions start with ``BEGIN IMMEDIATE`` so
-that concurrent writers queue on the busy timeout instead of failing with
-"database is locked" when a read lock would have to be upgraded.
+that concurrent writers queue instead of failing with "database is locked" when
+a read lock would have to be upgraded, and they queue in the kernel, on a lock
+file beside the store (:mod:`cmf_core.store.write_lock`), rather than in
+SQLite's sleep-and-retry busy handler.
 
 A store opened for reading only (``Store(url, read_only=True)``, what read
 commands use) gets a SQLite connection with ``mode=ro`` and none of the pragmas
@@ -24,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from cmf_core.errors import ConfigError, Kind, NotFoundError, StoreError
+from cmf_core.store.write_lock import WriteLock, begin_write, locked_connection_class
 
 SUPPORTED = ("sqlite", "postgresql")
 BUSY_TIMEOUT_S = 60.0
@@ -92,6 +95,7 @@ def build_engine(url: str, *, read_only: bool = False) -> Engine:
 
 def _sqlite_engine(parsed: URL) -> Engine:
     database = parsed.database or ""
+    connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_S}
     if database and database != ":memory:" and not database.startswith("file:"):
         path = Path(database).expanduser()
         if path.is_dir():
@@ -108,9 +112,11 @@ def _sqlite_engine(parsed: URL) -> Engine:
                 kind=Kind.STORE,
                 store=str(path),
             ) from exc
+        # Writers queue on a lock file beside the store (:mod:`cmf_core.store.write_lock`).
+        connect_args["factory"] = locked_connection_class(WriteLock(path.resolve()))
     engine = create_engine(
         parsed,
-        connect_args={"timeout": BUSY_TIMEOUT_S},
+        connect_args=connect_args,
         # Keys stored as written (not \u-escaped), so SQLite's json_extract('$."é"') finds them.
         json_serializer=functools.partial(json.dumps, ensure_ascii=False),
     )
@@ -127,6 +133,8 @@ def _sqlite_engine(parsed: URL) -> Engine:
         ).fetchone()
         if foreign is None:
             cursor.execute("PRAGMA journal_mode=WAL")
+        else:
+            dbapi_connection.queues = False  # no lock file beside it either
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
@@ -134,8 +142,10 @@ def _sqlite_engine(parsed: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("cmf_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.get_execution_options().get("cmf_write", False):
+            conn.exec_driver_sql("BEGIN")
+        elif not begin_write(conn.connection.dbapi_connection):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -1,14 +1,17 @@
 """What a store records: pipelines and stages, executions, artifacts and events, metrics.
 
-Every method is one short write transaction through SQLAlchemy Core; events
-and metrics go in as single bulk statements. The rules of DESIGN.md hold here:
-a pipeline, stage or artifact is one record per natural key (properties
-merged), an ended execution never changes, an event is recorded once, and a
-metric already recorded is never overwritten (an equal repeat is a no-op).
-Rows from concurrent writers are locked (``FOR UPDATE`` on PostgreSQL;
-SQLite's writers queue on ``BEGIN IMMEDIATE``) before they are merged.
+Every method is one short write transaction; the ones every recording call
+makes (start, artifact and event, metrics, end) send plain SQL to the driver
+(:mod:`cmf_core.store.write_sql`), and metrics go in as one bulk statement.
+The rules of DESIGN.md hold here: a pipeline, stage or artifact is one record
+per natural key (properties merged), an ended execution never changes, an
+event is recorded once, and a metric already recorded is never overwritten (an
+equal repeat is a no-op). Rows from concurrent writers are locked (``FOR
+UPDATE`` on PostgreSQL; SQLite's writers queue for ``BEGIN IMMEDIATE``, first
+come first served, :mod:`cmf_core.store.write_lock`) before they are merged.
 """
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,13 +27,13 @@ from cmf_core.store.base import StoreBase
 from cmf_core.store.journal import journal, stage_key
 from cmf_core.store.schema import (
     artifacts,
-    events,
     executions,
     json_dict,
     pipelines,
     stages,
     utcnow,
 )
+from cmf_core.store.write_sql import ARTIFACT_BY_DIGEST, RUNNING, WriteSql
 from cmf_core.validation import storable_text
 
 
@@ -121,26 +124,27 @@ class Writes(StoreBase):
     ) -> None:
         """Insert a running execution of the stage ``stage_id``, started now unless given;
         ``host`` and ``pid`` name the process recording it (:mod:`cmf_core.store.liveness`)."""
-        values = {
-            "id": id,
-            "stage_id": stage_id,
-            "status": ExecutionStatus.RUNNING.value,
-            "started_at": started_at or utcnow(),
-            "command": self.redactor.command(storable_text(command)),
-            "params": self.redactor.mapping(params or {}),
-            "properties": self.redactor.mapping(properties or {}),
-            "site": site,
-            "git_remote": git_remote,
-            "git_branch": git_branch,
-            "git_commit_start": git_commit_start,
-            "git_is_dirty": git_is_dirty,
-            "git_diff_digest": git_diff_digest,
-            "environment_digest": environment_digest,
-            "host": host,
-            "pid": pid,
-        }
+        sql = self._sql
+        values = (
+            id,
+            stage_id,
+            ExecutionStatus.RUNNING.value,
+            sql.when(started_at or utcnow()),
+            self.redactor.command(storable_text(command)),
+            sql.json(self.redactor.mapping(params or {})),
+            sql.json(self.redactor.mapping(properties or {})),
+            site,
+            git_remote,
+            git_branch,
+            git_commit_start,
+            git_is_dirty,
+            git_diff_digest,
+            environment_digest,
+            host,
+            pid,
+        )
         with self._write() as conn:
-            conn.execute(executions.insert().values(values))
+            conn.exec_driver_sql(sql.insert_execution, values)
             journal(conn, "execution", [id])
 
     def update_execution(
@@ -177,19 +181,44 @@ class Writes(StoreBase):
     ) -> None:
         if status is ExecutionStatus.RUNNING:
             raise InvalidInputError("An execution ends as 'completed' or 'failed', not 'running'.")
+        sql = self._sql
+        values = (
+            status.value,
+            sql.when(utcnow()),
+            self.redactor.text(storable_text(error)),
+            git_commit_end,
+            execution_id,
+        )
         with self._write() as conn:
-            self._running(conn, execution_id)
-            conn.execute(
-                update(executions)
-                .where(executions.c.id == execution_id)
-                .values(
-                    status=status.value,
-                    ended_at=utcnow(),
-                    error=self.redactor.text(storable_text(error)),
-                    git_commit_end=git_commit_end,
-                )
-            )
+            # Only a running execution is updated (on PostgreSQL the UPDATE locks its row);
+            # when none was, the check says why.
+            if not conn.exec_driver_sql(sql.end_execution, values).rowcount:
+                self._check_running(conn, execution_id)
             journal(conn, "execution", [execution_id])
+
+    @functools.cached_property
+    def _sql(self) -> WriteSql:
+        return WriteSql(self._engine.dialect)
+
+    def _check_running(self, conn: Connection, execution_id: str) -> None:
+        """Raise unless ``execution_id`` is recorded and running (its row locked on
+        PostgreSQL): one plain statement, for the calls that need no more of the row."""
+        row = conn.exec_driver_sql(self._sql.status, (execution_id,)).first()
+        self._refuse_unless_running(execution_id, None if row is None else row[0])
+
+    def _refuse_unless_running(self, execution_id: str, status: str | None) -> None:
+        if status is None:
+            raise NotFoundError(
+                f"No execution {execution_id!r} in {{store}}.",
+                kind=Kind.EXECUTION,
+                reference=execution_id,
+                store=self.display_url,
+            )
+        if status != RUNNING:
+            raise ConflictError(
+                f"Execution {execution_id} has already ended ({status}); an ended execution "
+                "cannot change. Start a new execution to record more."
+            )
 
     def _running(self, conn: Connection, execution_id: str) -> Any:
         # FOR UPDATE (PostgreSQL; SQLite writers are already serialised by BEGIN IMMEDIATE):
@@ -199,18 +228,7 @@ class Writes(StoreBase):
             .where(executions.c.id == execution_id)
             .with_for_update()
         ).first()
-        if row is None:
-            raise NotFoundError(
-                f"No execution {execution_id!r} in {{store}}.",
-                kind=Kind.EXECUTION,
-                reference=execution_id,
-                store=self.display_url,
-            )
-        if row.status != ExecutionStatus.RUNNING.value:
-            raise ConflictError(
-                f"Execution {execution_id} has already ended ({row.status}); an ended execution "
-                "cannot change. Start a new execution to record more."
-            )
+        self._refuse_unless_running(execution_id, None if row is None else row.status)
         return row
 
     # -- artifacts and events ----------------------------------------------------------------
@@ -225,38 +243,42 @@ class Writes(StoreBase):
     ) -> Artifact:
         """Record an artifact (one row per digest) and, with an execution, the event linking it."""
         now = utcnow()
+        sql = self._sql
         with self._write() as conn:
             if execution_id is not None:
-                self._running(conn, execution_id)
-            row, changed = self._upsert_artifact(conn, artifact, now)
+                self._check_running(conn, execution_id)
+            artifact_id, record, changed = self._upsert_artifact(conn, artifact, now)
             if changed:
                 journal(conn, "artifact", [artifact.digest])
             if execution_id is not None and direction is not None and path is not None:
-                inserted = conn.execute(
-                    self._insert(events)
-                    .values(
-                        execution_id=execution_id,
-                        artifact_id=row.id,
-                        direction=direction.value,
-                        path=path,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing()
+                inserted = conn.exec_driver_sql(
+                    sql.insert_event,
+                    (execution_id, artifact_id, direction.value, path, sql.when(now)),
                 )
                 if inserted.rowcount:
                     journal(conn, "execution", [execution_id])
-            return reads.artifact_record(row)
+            return record
 
     def _upsert_artifact(
         self, conn: Connection, artifact: ArtifactRow, now: datetime
-    ) -> tuple[Any, bool]:
-        """The artifact's row, and whether it is new or its properties changed."""
-        query = select(artifacts).where(artifacts.c.digest == artifact.digest).with_for_update()
-        row = conn.execute(query).first()
+    ) -> tuple[int, Artifact, bool]:
+        """The artifact's id and record, and whether it is new or its properties changed."""
+        row = conn.execute(ARTIFACT_BY_DIGEST, {"digest": artifact.digest}).first()
         if row is None:
-            conn.execute(
-                self._insert(artifacts)
-                .values(
+            sql = self._sql
+            new = conn.exec_driver_sql(
+                sql.insert_artifact,
+                (
+                    artifact.digest,
+                    artifact.type,
+                    artifact.size,
+                    artifact.nfiles,
+                    sql.json(artifact.properties),
+                    sql.when(now),
+                ),
+            ).first()
+            if new is not None:
+                record = Artifact(
                     digest=artifact.digest,
                     type=artifact.type,
                     size=artifact.size,
@@ -264,29 +286,22 @@ class Writes(StoreBase):
                     properties=artifact.properties,
                     created_at=now,
                 )
-                .on_conflict_do_nothing()
-            )
-            return conn.execute(query).one(), True
+                return int(new[0]), record, True
+            # Recorded meanwhile by a writer that does not lock (PostgreSQL's READ COMMITTED).
+            row = conn.execute(ARTIFACT_BY_DIGEST, {"digest": artifact.digest}).one()
         if row.type != artifact.type:
             raise ConflictError(
                 f"Artifact {artifact.digest} is already recorded as a {row.type}, not a "
                 f"{artifact.type}; the same bytes have one type. Log it with type={row.type!r}."
             )
         merged = {**json_dict(row.properties), **artifact.properties}
-        if merged != row.properties:
-            conn.execute(
-                update(artifacts).where(artifacts.c.id == row.id).values(properties=merged)
-            )
-            return conn.execute(query).one(), True
-        return row, False
+        if merged == row.properties:
+            return int(row.id), reads.artifact_record(row), False
+        conn.execute(update(artifacts).where(artifacts.c.id == row.id).values(properties=merged))
+        record = reads.artifact_record(row).model_copy(update={"properties": merged})
+        return int(row.id), record, True
 
     # -- metrics -----------------------------------------------------------------------------
-
-    @property
-    def _insert_metrics_sql(self) -> str:
-        mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
-        columns = "execution_id, name, step, value, time"
-        return f"INSERT INTO metrics ({columns}) VALUES ({', '.join([mark] * 5)})"
 
     def add_metrics(
         self, execution_id: str, rows: Sequence[tuple[str, int | None, float, float]]
@@ -304,17 +319,17 @@ class Writes(StoreBase):
         ]
         try:
             with self._write() as conn:
-                self._running(conn, execution_id)
+                self._check_running(conn, execution_id)
                 # Plain tuples through the driver: per-row dicts and SQLAlchemy's parameter
                 # handling would cost more than SQLite's own insert.
-                conn.exec_driver_sql(self._insert_metrics_sql, values)
+                conn.exec_driver_sql(self._sql.insert_metrics, values)
                 journal(conn, "execution", [execution_id])
             return
         except ConflictError:
             pass
         # Some (name, step) already exist: keep the new ones, accept equal repeats.
         with self._write() as conn:
-            self._running(conn, execution_id)
+            self._check_running(conn, execution_id)
             existing = reads.metric_values(conn, execution_id, {name for name, *_ in rows})
             fresh, clashes = [], []
             for value in values:
@@ -327,7 +342,7 @@ class Writes(StoreBase):
                     shown = "nan" if number is None else number
                     clashes.append(f"{name!r}{at} is {existing[(name, step)]}, not {shown}")
             if fresh:
-                conn.exec_driver_sql(self._insert_metrics_sql, fresh)
+                conn.exec_driver_sql(self._sql.insert_metrics, fresh)
                 journal(conn, "execution", [execution_id])
         if clashes:
             more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
