@@ -20,6 +20,13 @@ T0 = datetime(2024, 5, 1, tzinfo=UTC)
 PIPELINES = ("fraud", "churn", "vision")
 STAGES = ("prepare", "train", "evaluate")
 STATUSES = ("completed", "completed", "failed", "completed", "running")
+PARAMS = (  # numbers (equal ones), integers, text, booleans, missing keys
+    lambda n: {"lr": round(n % 6 / 100, 2), "batch": 32 * (n % 3), "opt": "adam"},
+    lambda n: {"lr": str(n % 4 / 100), "opt": "sgd", "warm": True},
+    lambda n: {"batch": 2**60 + n % 2, "warm": False},
+    lambda n: {},
+    lambda n: {"lr": n % 3, "nested": {"lr": 1}},
+)
 
 
 def build(store: Store) -> None:
@@ -40,8 +47,10 @@ def build(store: Store) -> None:
             at=at,
             status=STATUSES[n % 5],
             metrics=metrics,
-            params={"lr": n / 100},
+            params=PARAMS[n % len(PARAMS)](n),
         )
+    for n in range(4, 60, 15):  # running: params merged later, replacing and adding keys
+        store.update_execution(f"e{n:02d}", params={"lr": 0.07, "late": "yes"})
     for n in range(0, 60, 7):
         store.insert_annotation(
             target_kind="execution", target_key=f"e{n:02d}", key="q", value="good",
@@ -96,8 +105,33 @@ FILTERS = [
     'labels.q > "c"',
     'stage = "train" and labels.q = "good" and metrics.acc >= 0.6',
     'not pipeline = "churn"',
+    "params.lr > 100",
+    "params.lr >= 0",
+    "params.lr = 0.02",
+    "params.lr = 2",
+    "params.lr < 0.03",
+    "params.lr in (0.01, 1, 0.07)",
+    'params.lr = "0.02"',
+    'params.opt in ("adam", "nope")',
+    'params.late = "yes"',
+    "params.batch = 1152921504606846977",
+    "params.batch > 1152921504606846976",
+    "params.warm = true",
+    'params.opt > "b"',
+    "params.nope = 1",
+    "params.lr != 0.02",
+    'params.opt = "adam" and params.batch <= 32',
 ]
-SORTS = ["-started_at", "started_at", "-metrics.acc", "metrics.acc", "-metrics.loss"]
+SORTS = [
+    "-started_at",
+    "started_at",
+    "-metrics.acc",
+    "metrics.acc",
+    "-metrics.loss",
+    "-params.lr",
+    "params.batch",
+    "params.nope",
+]
 
 
 def walk(store: Store, where: str, sort: str) -> list[tuple[list[str], int | None, int | None]]:
@@ -141,8 +175,10 @@ class Statements:
         statement, parameters = self.sent[index]
         with self.engine.connect() as conn:
             if self.engine.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET enable_seqscan = off")  # tiny tables: ask what
-                rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)  # is usable
+                # Tiny tables: ask what the indexes make possible, not what is cheapest.
+                conn.exec_driver_sql("SET enable_seqscan = off")
+                conn.exec_driver_sql("SET enable_sort = off")
+                rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
                 return "\n".join(r[0] for r in rows)
             rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             return "\n".join(r[-1] for r in rows)
@@ -155,6 +191,9 @@ INDEXES = {  # a condition on each filterable field, and the index SQLite reads 
     "status": ('status = "failed"', "ix_executions_status (status=?)"),
     "stage": ('stage = "nope"', "ix_executions_stage_started (stage_id=?)"),
     "pipeline": ('pipeline = "nope"', "ix_executions_stage_started (stage_id=?)"),
+    "param": ("params.lr > 100", "ix_execution_params_number (name=? AND number>?)"),
+    "param in": ("params.lr in (5, 6)", "ix_execution_params_number (name=? AND number=?)"),
+    "param text": ('params.opt = "x"', "ix_execution_params_string (name=? AND string=?)"),
 }
 
 
@@ -184,6 +223,22 @@ def test_each_filterable_field_is_looked_up_in_its_index_first(many: Store, case
         statements.close()
 
 
+@pytest.mark.parametrize("sort", ["-params.lr", "params.batch", "-metrics.acc"])
+def test_a_sort_by_a_param_or_a_metric_reads_along_its_index(many: Store, sort: str) -> None:
+    statements = Statements(many)
+    try:
+        search_executions(many, sort=sort, limit=3)
+        plan = statements.plan(0)
+        index = "ix_metrics_name_value" if "metrics" in sort else "ix_execution_params_number"
+        if many.dialect == "sqlite":  # the sort key's index drives, in order: no sorting
+            assert index in plan.split("\n")[0], plan
+            assert "TEMP B-TREE" not in plan, plan
+        else:
+            assert index in plan and "Sort" not in plan, plan
+    finally:
+        statements.close()
+
+
 def test_a_common_condition_leaves_the_newest_first_walk(many: Store) -> None:
     statements = Statements(many)
     try:
@@ -198,3 +253,33 @@ def test_a_common_condition_leaves_the_newest_first_walk(many: Store) -> None:
             assert "ix_executions_started" in statements.plan(1)
     finally:
         statements.close()
+
+
+def params_rows(store: Store) -> list[tuple[Any, ...]]:
+    with store._engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT * FROM execution_params ORDER BY 1, 2")
+        return [tuple(r) for r in rows]
+
+
+def test_migration_0010_fills_execution_params_from_the_stored_params(store_url: str) -> None:
+    """Down to 0009 (no table, no triggers) and up again: the rows are those the triggers
+    kept, and the triggers are back (an update after the upgrade shows)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from cmf_core.store.migrate import MIGRATIONS
+
+    with Store(store_url) as store:
+        build(store)
+        kept = params_rows(store)
+        assert (("e04", "late", None, "yes")) in kept and len(kept) > 60
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with store._engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0009")
+            command.upgrade(config, "head")
+        assert params_rows(store) == kept
+        store.update_execution("e19", params={"lr": 5})
+        assert ("e19", "lr", 5, None) in params_rows(store)
+        assert [e.id for e in search_executions(store, "params.lr = 5").items] == ["e19"]

@@ -310,6 +310,8 @@ BYTE_ORDERED = {
     ("annotations", "uid"),
     ("artifacts", "digest"),
     ("events", "execution_id"),
+    ("execution_params", "execution_id"),
+    ("execution_params", "string"),
     ("executions", "id"),
     ("metrics", "execution_id"),
     ("stat_cache", "path"),

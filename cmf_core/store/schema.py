@@ -37,19 +37,23 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from cmf_core.store.param_index import install
+
 # The newest Alembic revision in cmf_core/store/migrations/versions. A new store is
 # created at this revision directly; tests check it matches the migration scripts.
-HEAD_REVISION = "0009"
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
+HEAD_REVISION = "0010"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -305,6 +309,41 @@ audit = Table(
     Index("ix_audit_actor", "actor", "id"),
     sqlite_autoincrement=True,
 )
+
+
+# Each execution's number and text params as rows, kept equal to executions.params by
+# triggers (store/param_index.py): a param filter or sort reads along an index.
+execution_params = Table(
+    "execution_params",
+    metadata,
+    Column("execution_id", byte_ordered(36), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("number", Numeric(asdecimal=False)),  # exact: integers stay integers
+    Column("string", byte_ordered()),
+    Index(
+        "ix_execution_params_number",
+        "name",
+        "number",
+        "execution_id",
+        sqlite_where=text("number IS NOT NULL"),
+        postgresql_where=text("number IS NOT NULL"),
+    ),
+    Index(
+        "ix_execution_params_string",
+        "name",
+        "string",
+        "execution_id",
+        sqlite_where=text("string IS NOT NULL"),
+        postgresql_where=text("string IS NOT NULL"),
+    ),
+)
+
+
+@event.listens_for(metadata, "after_create")
+def _params_triggers(_: MetaData, conn: Any, tables: Any = (), **__: Any) -> None:
+    """The triggers that fill ``execution_params``, once its table and ``executions`` exist."""
+    if execution_params in tables:
+        install(conn, conn.dialect.name)
 
 
 # Append-only labels and notes on a record, said after the fact: (execution id | artifact

@@ -129,7 +129,7 @@ def _among_candidates(conn: Any, where: Node) -> Adapt | None:
     outer query, so its rows are fetched by primary key first and no other index (of a
     status most rows have, say) can make the plan walk the whole store.
     """
-    found = candidates(conn, where)
+    found = candidates(conn, where, conn.dialect.name)
     if found is None:
         return _unchanged
     if not found:
