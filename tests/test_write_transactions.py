@@ -7,6 +7,7 @@ process leaves everything acknowledged), so an execution of start, an input, an 
 three metrics and end is five short transactions; the counts below hold that shape.
 """
 
+import datetime
 import os
 import sqlite3
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 from sqlalchemy import event
 
 from cmf_core import Cmf
-from cmf_core.errors import ConflictError, NotFoundError
+from cmf_core.errors import ConflictError, InvalidInputError, NotFoundError
 from cmf_core.records import ExecutionStatus
 from cmf_core.store import Store
 from cmf_core.store.write_lock import WriteLock
@@ -295,3 +296,17 @@ def test_a_writer_killed_while_it_holds_the_queue_lets_the_others_in(sqlite_url:
     with Store(sqlite_url) as store:
         store.start_execution(id="01a00000-0000-7000-8000-000000000009", stage_id=stage)
         assert store.count("executions") == 1
+
+
+def test_a_value_the_store_cannot_encode_is_refused_and_nothing_is_recorded(
+    store_url: str,
+) -> None:
+    with Store(store_url) as store:
+        stage = store.ensure_stage("p", "s")
+        with pytest.raises(InvalidInputError, match="cannot hold a value"):
+            store.start_execution(
+                id="01a00000-0000-7000-8000-00000000000a",
+                stage_id=stage,
+                params={"when": datetime.date(2020, 1, 1)},
+            )
+        assert store.count("executions") == 0

@@ -6,17 +6,22 @@ more CPU than SQLite spends running them (about 170 µs to build and run a
 ``select`` against 3 µs in the driver, measured). So the writes of
 :mod:`cmf_core.store.writes` that run on every call send this text, in the
 driver's parameter style, with values encoded by the columns' own types (the
-bind processors SQLAlchemy would apply), so what is stored is byte for byte
-what an expression would have stored. Rows that are read back go through
-SQLAlchemy's result types, in statements built once (:data:`ARTIFACT_BY_DIGEST`).
+bind processors SQLAlchemy would apply; on PostgreSQL, JSON as text cast to
+JSONB), so what is stored is what an expression would have stored, and a value
+that cannot be encoded is refused before anything is written. Rows that are
+read back go through SQLAlchemy's result types, in statements built once
+(:data:`ARTIFACT_BY_DIGEST`).
 """
 
+import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Dialect
 
+from cmf_core.errors import InvalidInputError
 from cmf_core.records import ExecutionStatus
 from cmf_core.store.schema import JSONDict, UTCDateTime, artifacts
 
@@ -59,9 +64,12 @@ class WriteSql:
         m = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
         jsonb = f"CAST({m} AS JSONB)" if is_postgresql else m
         lock = " FOR UPDATE" if is_postgresql else ""
-        self.when: Callable[[Any], Any] = UTCDateTime().bind_processor(dialect) or _same
-        self.json: Callable[[Any], Any] = (
-            JSONDict.dialect_impl(dialect).bind_processor(dialect) or _same
+        self._when: Callable[[Any], Any] = UTCDateTime().bind_processor(dialect) or _same
+        # PostgreSQL is sent JSON text to cast (its own encoder would fail only in the driver).
+        self._json: Callable[[Any], Any] = (
+            json.dumps
+            if is_postgresql
+            else JSONDict.dialect_impl(dialect).bind_processor(dialect) or _same
         )
         marks = [jsonb if c in ("params", "properties") else m for c in EXECUTION_COLUMNS]
         self.insert_execution = (
@@ -86,6 +94,24 @@ class WriteSql:
             "INSERT INTO metrics (execution_id, name, step, value, time) "
             f"VALUES ({m}, {m}, {m}, {m}, {m})"
         )
+
+    def when(self, value: datetime) -> Any:
+        """A timezone-aware datetime as the driver is given it."""
+        return _encoded(self._when, value)
+
+    def json(self, value: Any) -> Any:
+        """A JSON value (params, properties) as the driver is given it."""
+        return _encoded(self._json, value)
+
+
+def _encoded(encode: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as exc:  # what an expression's StatementError would carry
+        raise InvalidInputError(
+            f"The store cannot hold a value of this call: {exc}. Nothing from this call was "
+            "saved; change the value."
+        ) from exc
 
 
 __all__ = ["ARTIFACT_BY_DIGEST", "EXECUTION_COLUMNS", "RUNNING", "WriteSql"]
