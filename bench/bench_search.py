@@ -35,8 +35,9 @@ created_at)`` for artifacts of a type.
 
 Each figure: median, p90 and min of ``--repeats`` calls after 2 warm-up calls (fewer
 when a case takes over 10 s in all), on a store opened once, with the number of rows
-on the page. Prints one JSON object; ``--quick`` uses a 20,000-execution store in a
-temporary folder (deleted at exit), fewer repeats and no PostgreSQL.
+on the page, and the median CPU time of this process (which holds SQLite's work but not
+PostgreSQL's: a check on a loaded machine). Prints one JSON object; ``--quick`` uses a
+20,000-execution store in a temporary folder (deleted at exit), fewer repeats and no PostgreSQL.
 
     .venv/bin/python bench/bench_search.py [--quick] [--sizes 1000000,100000]
         [--repeats N]
@@ -102,13 +103,16 @@ def timed(call: Callable[[], Any], repeats: int) -> dict[str, Any]:
     for _ in range(2):
         page = call()
     times: list[float] = []
+    cpu: list[float] = []
     while len(times) < repeats and (len(times) < 3 or time.perf_counter() - spent < BUDGET_S):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         call()
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     times.sort()
     return {
         "median_ms": round(statistics.median(times), 3),
+        "cpu_median_ms": round(statistics.median(cpu), 3),  # this process (SQLite's work too)
         "p90_ms": round(times[max(int(len(times) * 0.9) - 1, 0)], 3),
         "min_ms": round(times[0], 3),
         "calls": len(times),

@@ -239,18 +239,25 @@ def test_a_sort_by_a_param_or_a_metric_reads_along_its_index(many: Store, sort: 
         statements.close()
 
 
-def test_a_common_condition_leaves_the_newest_first_walk(many: Store) -> None:
+@pytest.mark.parametrize(
+    "where", ["metrics.acc >= 0", 'status = "completed"', 'stage = "train"', 'pipeline = "churn"']
+)
+def test_a_common_condition_leaves_the_newest_first_walk(many: Store, where: str) -> None:
+    """Many matches: no short list, and SQLite walks ix_executions_started rather than read
+    every match of a status, stage or pipeline through its index and sort them."""
     statements = Statements(many)
     try:
-        search_executions(many, "metrics.acc >= 0", limit=3)
-        assert "few_executions" in statements.sent[1][0]  # 45 runs: a short list here
+        search_executions(many, where, limit=3)
+        assert "few_executions" in statements.sent[1][0]  # 60 runs: a short list here
         statements.sent.clear()
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(candidates_module, "PROBE_LIMIT", 10)
-            search_executions(many, "metrics.acc >= 0", limit=3)
+            search_executions(many, where, limit=3)
         assert "few_executions" not in statements.sent[1][0]
         if many.dialect == "sqlite":  # PostgreSQL's choice on 60 rows says nothing of 1M
-            assert "ix_executions_started" in statements.plan(1)
+            plan = statements.plan(1)
+            assert "SCAN executions USING INDEX ix_executions_started" in plan, plan
+            assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
     finally:
         statements.close()
 

@@ -47,6 +47,8 @@ def upgrade() -> None:
             postgresql_where=sa.text(f"{kind} IS NOT NULL"),
         )
     install(conn, dialect)
+    if dialect == "postgresql":  # as autovacuum soon would: plans for a 4M-row table need it
+        conn.exec_driver_sql("ANALYZE execution_params")
 
 
 def downgrade() -> None:
