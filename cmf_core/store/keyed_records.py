@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -21,6 +22,7 @@ from cmf_core.records import (
     Event,
     EventDirection,
     Execution,
+    ExecutionStatus,
     Metric,
     Pipeline,
     Stage,
@@ -39,6 +41,7 @@ from cmf_core.store.schema import (
     pipelines,
     stages,
 )
+from cmf_core.store.trusted import trusted
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def load(
     found_executions: list[Execution] = []
     for chunk in chunks(wanted_ids):
         query = reads.executions_query().where(executions.c.id.in_(chunk))
-        found_executions.extend(reads.execution_record(row) for row in conn.execute(query))
+        found_executions.extend(_execution(row) for row in conn.execute(query))
     found_events = _events(conn, [e.id for e in found_executions]) if links else []
     found_metrics = _metrics(conn, [e.id for e in found_executions]) if links else []
     named = [*(e.digest for e in found_events), *about["artifact"]] if referenced else []
@@ -83,6 +86,22 @@ def load(
         metrics=found_metrics,
         annotations=found_annotations,
     )
+
+
+def _execution(row: Any) -> Execution:
+    """:func:`reads.execution_record`, of a row of this store's own tables: already valid."""
+    values = {name: getattr(row, name) for name in _PLAIN_EXECUTION_FIELDS}
+    values["pipeline"], values["stage"] = row.pipeline_name, row.stage_name
+    values["status"] = ExecutionStatus(row.status)
+    values["params"], values["properties"] = json_dict(row.params), json_dict(row.properties)
+    return trusted(Execution, {name: values[name] for name in Execution.model_fields})
+
+
+_PLAIN_EXECUTION_FIELDS = [
+    name
+    for name in Execution.model_fields
+    if name not in {"pipeline", "stage", "status", "params", "properties"}
+]
 
 
 def _targets(found: list[Annotation]) -> dict[str, list[str]]:
@@ -133,13 +152,16 @@ def _artifacts(conn: Connection, digests: list[str]) -> list[Artifact]:
         query = select(artifacts).where(artifacts.c.digest.in_(chunk)).order_by(artifacts.c.id)
         found.extend(
             # Rows of this store's own tables, already valid: no second validation.
-            Artifact.model_construct(
-                digest=r.digest,
-                type=ArtifactType(r.type),
-                size=r.size,
-                nfiles=r.nfiles,
-                properties=json_dict(r.properties),
-                created_at=r.created_at,
+            trusted(
+                Artifact,
+                {
+                    "digest": r.digest,
+                    "type": ArtifactType(r.type),
+                    "size": r.size,
+                    "nfiles": r.nfiles,
+                    "properties": json_dict(r.properties),
+                    "created_at": r.created_at,
+                },
             )
             for r in conn.execute(query)
         )
@@ -162,12 +184,15 @@ def _events(conn: Connection, ids: list[str]) -> list[Event]:
         )
         found.extend(
             # Rows of this store's own tables, already valid: no second validation.
-            Event.model_construct(
-                execution_id=r.execution_id,
-                digest=r.digest,
-                direction=EventDirection(r.direction),
-                path=r.path,
-                created_at=r.created_at,
+            trusted(
+                Event,
+                {
+                    "execution_id": r.execution_id,
+                    "digest": r.digest,
+                    "direction": EventDirection(r.direction),
+                    "path": r.path,
+                    "created_at": r.created_at,
+                },
             )
             for r in conn.execute(query)
         )
@@ -182,12 +207,15 @@ def _metrics(conn: Connection, ids: list[str]) -> list[Metric]:
         for rows in (metrics.c.step.is_(None), metrics.c.step.is_not(None)):
             query = select(*columns, metrics.c.time).where(metrics.c.execution_id.in_(chunk), rows)
             found.extend(
-                Metric.model_construct(
-                    execution_id=r.execution_id,
-                    name=r.name,
-                    step=r.step,
-                    value=math.nan if r.value is None else r.value,
-                    time=datetime.fromtimestamp(r.time, UTC),
+                trusted(
+                    Metric,
+                    {
+                        "execution_id": r.execution_id,
+                        "name": r.name,
+                        "step": r.step,
+                        "value": math.nan if r.value is None else r.value,
+                        "time": datetime.fromtimestamp(r.time, UTC),
+                    },
                 )
                 for r in conn.execute(query)
             )

@@ -17,7 +17,7 @@ from cmf_core.store.merge import merge_records
 from cmf_core.sync.wire import PRESENCE, RUNNING, SyncBatch, SyncOffer, SyncPage, fingerprint
 
 MERGE_ATTEMPTS = 4
-SYNC_PAGE_LIMIT = 2000  # journal rows per pull page, at most
+SYNC_PAGE_LIMIT = 5000  # journal rows per pull page, at most
 
 
 def sync_changes(store: Store, after: int, *, limit: int = 500) -> SyncPage:

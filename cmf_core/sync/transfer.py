@@ -9,9 +9,10 @@ merged them. SyncBatch that came from this very server are not offered back. A
 push killed midway resumes at the last page the server took; the server merges
 repeats as no-ops.
 
-**Pull** asks for the server's records journaled after the pull cursor, merges
-each page in one transaction (:func:`~cmf_core.store.merge.merge_records`,
-conflicts kept with both versions) and then moves the cursor. Sequence numbers
+**Pull** asks for the server's records journaled after the pull cursor (the
+next page while it merges the last), merges each page in one transaction
+(:func:`~cmf_core.store.merge.merge_records`, conflicts kept with both
+versions) and then moves the cursor. Sequence numbers
 order everything: no clock is read, so skewed clocks between sites lose
 nothing.
 """
@@ -28,7 +29,8 @@ from cmf_core.store.merge import merge_records
 from cmf_core.sync.client import SyncClient
 from cmf_core.sync.wire import SyncBatch, SyncOffer, offer_of, only
 
-PAGE = 1000  # journal rows per page
+PAGE = 1000  # journal rows per push page
+PULL_PAGE = 5000  # journal rows per pull page (the server sends at most SYNC_PAGE_LIMIT)
 
 Progress = Callable[[int, int], None]  # (records done, records in the journal to go through)
 
@@ -151,41 +153,49 @@ def pull_metadata(
     client: SyncClient,
     *,
     progress: Progress | None = None,
-    page: int = PAGE,
+    page: int = PULL_PAGE,
 ) -> SyncReport:
-    """Merge everything the server journaled after this store's last pull from it."""
+    """Merge everything the server journaled after this store's last pull from it.
+
+    The server reads the next page while this store merges the one before it, so the
+    two sides work at once; the cursor moves past a page only once it is merged here.
+    """
     cursor = store.get_cursor(client.identity, "pull")
     report = SyncReport("pull", client.identity, "", cursor, cursor)
     tally = Tally()
-    while True:
-        found = client.changes(cursor, limit=page)
-        batch = found.records.batch()
-        if len(batch):
-            tally.add_summary(
-                merge_records(
-                    store,
-                    batch,
-                    origin=client.identity,
-                    source=f"pulled from {client.identity}",
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmf-pull") as fetcher:
+        fetching = fetcher.submit(client.changes, cursor, limit=page)
+        while True:
+            found = fetching.result()
+            if found.more and found.last <= cursor:
+                raise SyncError(
+                    f"The server {client.identity} says it has more after sequence {cursor} "
+                    "but sent none; it may be an incompatible version."
                 )
-            )
-            report.received += len(batch)
-        if found.last > cursor:
-            store.set_cursor(client.identity, "pull", found.last)
-            cursor = found.last
-        elif found.more:
-            raise SyncError(
-                f"The server {client.identity} says it has more after sequence {cursor} but "
-                "sent none; it may be an incompatible version."
-            )
-        report.pages += 1
-        if progress is not None:
-            progress(cursor - report.cursor_before, found.latest - report.cursor_before)
-        if not found.more:
-            break
+            if found.more:
+                fetching = fetcher.submit(client.changes, found.last, limit=page)
+            batch = found.records.batch()
+            if len(batch):
+                tally.add_summary(
+                    merge_records(
+                        store,
+                        batch,
+                        origin=client.identity,
+                        source=f"pulled from {client.identity}",
+                    )
+                )
+                report.received += len(batch)
+            if found.last > cursor:
+                store.set_cursor(client.identity, "pull", found.last)
+                cursor = found.last
+            report.pages += 1
+            if progress is not None:
+                progress(cursor - report.cursor_before, found.latest - report.cursor_before)
+            if not found.more:
+                break
     report.cursor_after = cursor
     report.summary = tally.summary()
     return report
 
 
-__all__ = ["PAGE", "SyncReport", "pull_metadata", "push_metadata"]
+__all__ = ["PAGE", "PULL_PAGE", "SyncReport", "pull_metadata", "push_metadata"]

@@ -43,6 +43,7 @@ from cmf_core.records import (
 )
 from cmf_core.store.annotations import Annotation
 from cmf_core.store.batch import RecordBatch
+from cmf_core.store.trusted import trusted
 
 FORMAT_VERSION = 2
 RUNNING = "running"  # the fingerprint of every running execution: it never matches
@@ -105,13 +106,15 @@ def _stage_key(value: str) -> str:
     return _text(value)
 
 
-Digest = Annotated[str, AfterValidator(_digest)]
-ExecutionId = Annotated[str, AfterValidator(_id)]
-Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_text)]
-Text = Annotated[str, AfterValidator(_text)]
+# Patterns, checked in pydantic's core, for what every event and metric row holds (a page
+# has hundreds of thousands); the same rules as _digest, _id and _text.
+Digest = Annotated[str, Field(pattern=r"^md5:[0-9a-f]{32}(?:\.dir)?$")]
+ExecutionId = Annotated[str, Field(pattern=f"^{_ID.pattern}$")]
+Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
 StageKey = Annotated[str, AfterValidator(_stage_key)]
 Fingerprint = Annotated[str, Field(min_length=1, max_length=64)]
-Uid = Annotated[str, Field(pattern=_UID.pattern)]
+Uid = Annotated[str, Field(pattern=f"^{_UID.pattern}$")]
 
 EventRow = tuple[ExecutionId, Digest, EventDirection, Text, datetime]
 MetricRow = tuple[
@@ -185,14 +188,28 @@ class SyncBatch(BaseModel):
             executions=self.executions,
             artifacts=self.artifacts,
             events=[
-                Event.model_construct(
-                    execution_id=e, digest=d, direction=EventDirection(k), path=p, created_at=at
+                trusted(
+                    Event,
+                    {
+                        "execution_id": e,
+                        "digest": d,
+                        "direction": EventDirection(k),
+                        "path": p,
+                        "created_at": at,
+                    },
                 )
                 for e, d, k, p, at in self.events
             ],
             metrics=[
-                Metric.model_construct(
-                    execution_id=e, name=n, step=s, value=math.nan if v is None else v, time=at
+                trusted(
+                    Metric,
+                    {
+                        "execution_id": e,
+                        "name": n,
+                        "step": s,
+                        "value": math.nan if v is None else v,
+                        "time": at,
+                    },
                 )
                 for e, n, s, v, at in self.metrics
             ],
