@@ -118,7 +118,13 @@ class _Merger:
     # -- pipelines and stages ----------------------------------------------------------------
 
     def pipelines(self, records: Sequence[Pipeline]) -> None:
-        for record in unique(records, lambda p: p.name, _merge_named):
+        kept = unique(records, lambda p: p.name, _merge_named)
+        stored = self._stored_named([record.name for record in kept])
+        for record in kept:
+            old = stored.get((record.name, None))
+            if old is not None and {**old[1], **record.properties} == old[1]:
+                self.tally.add("pipelines", "unchanged")  # nothing to write: no statement
+                continue
             _, changed = self._upsert_named(
                 "pipelines", pipelines, {"name": record.name}, record.properties, record.created_at
             )
@@ -127,7 +133,14 @@ class _Merger:
         self.state.progress(len(records))
 
     def stages(self, records: Sequence[Stage]) -> None:
-        for record in unique(records, lambda s: (s.pipeline, s.name), _merge_named):
+        kept = unique(records, lambda s: (s.pipeline, s.name), _merge_named)
+        stored = self._stored_named(sorted({record.pipeline for record in kept}))
+        for record in kept:
+            old = stored.get((record.pipeline, record.name))
+            if old is not None and {**old[1], **record.properties} == old[1]:
+                self.tally.add("stages", "unchanged")  # nothing to write: no statement
+                self.stage_ids[(record.pipeline, record.name)] = old[0]
+                continue
             row = self.conn.execute(
                 select(pipelines.c.id).where(pipelines.c.name == record.pipeline)
             ).first()
@@ -146,6 +159,32 @@ class _Merger:
                 self.state.change("stage", stage_key(record.pipeline, record.name))
             self.stage_ids[(record.pipeline, record.name)] = stage_id
         self.state.progress(len(records))
+
+    def _stored_named(
+        self, names: Sequence[str]
+    ) -> dict[tuple[str, str | None], tuple[int, dict[str, Any]]]:
+        """The stored pipelines of ``names`` (keyed ``(name, None)``) and their stages
+        (``(pipeline, stage)``), with their ids and properties, a chunk of names a query."""
+        found: dict[tuple[str, str | None], tuple[int, dict[str, Any]]] = {}
+        for chunk in chunks(names):
+            query = (
+                select(
+                    pipelines.c.id,
+                    pipelines.c.name,
+                    pipelines.c.properties,
+                    stages.c.id.label("stage_id"),
+                    stages.c.name.label("stage"),
+                    stages.c.properties.label("stage_properties"),
+                )
+                .outerjoin(stages, stages.c.pipeline_id == pipelines.c.id)
+                .where(pipelines.c.name.in_(chunk))
+            )
+            for row in self.conn.execute(query):
+                found[(row.name, None)] = (int(row.id), json_dict(row.properties))
+                if row.stage_id is not None:
+                    properties = json_dict(row.stage_properties)
+                    found[(row.name, row.stage)] = (int(row.stage_id), properties)
+        return found
 
     def _upsert_named(
         self,
