@@ -110,3 +110,9 @@ def bare_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / ".cmf").mkdir(parents=True)
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture
+def root(bare_project: Path) -> Path:
+    """The web UI tests' project (:func:`bare_project`): no Git, a ``.cmf`` folder, the cwd."""
+    return bare_project

@@ -32,14 +32,6 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    project = tmp_path / "project"
-    (project / ".cmf").mkdir(parents=True)
-    monkeypatch.chdir(project)
-    return project
-
-
 def test_clicking_from_the_final_report_through_the_graph_to_the_raw_data(
     browser: Any, sqlite_url: str, root: Path, tmp_path: Path
 ) -> None:

@@ -19,14 +19,6 @@ from tests.ui_support import HOSTILE, record_pipeline
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    project = tmp_path / "project"
-    (project / ".cmf").mkdir(parents=True)
-    monkeypatch.chdir(project)
-    return project
-
-
-@pytest.fixture
 def ids(sqlite_url: str, root: Path) -> dict[str, str]:
     found = record_pipeline(sqlite_url, root)
     with Store(sqlite_url) as store:

@@ -46,14 +46,6 @@ def well_formed(html: str) -> bool:
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    project = tmp_path / "project"
-    (project / ".cmf").mkdir(parents=True)
-    monkeypatch.chdir(project)
-    return project
-
-
-@pytest.fixture
 def ids(sqlite_url: str, root: Path) -> dict[str, str]:
     return record_pipeline(sqlite_url, root)
 
