@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 
 from cmf_core.records import ArtifactType, EventDirection, ExecutionStatus
 from cmf_core.store.base import StoreBase
@@ -87,6 +87,26 @@ _run_columns = (
 )
 
 
+def id_page(
+    query: Select[Any],
+    *,
+    pipeline: str | None,
+    ids: Collection[str] | None,
+    after: str | None,
+    limit: int,
+) -> Select[Any]:
+    """``query`` (over executions joined to their pipeline) as one page in id order (= start
+    order): of ``pipeline`` (None: every pipeline), only ``ids`` when given, ids > ``after``."""
+    query = query.order_by(executions.c.id).limit(limit)
+    if pipeline is not None:
+        query = query.where(pipelines.c.name == pipeline)
+    if ids is not None:
+        query = query.where(executions.c.id.in_(list(ids)))
+    if after is not None:
+        query = query.where(executions.c.id > after)
+    return query
+
+
 class ExportReads(StoreBase):
     def export_runs(
         self,
@@ -98,19 +118,15 @@ class ExportReads(StoreBase):
     ) -> list[ExportRun]:
         """Up to ``limit`` executions with ids > ``after``, in id order: of ``pipeline``
         (None: every pipeline), and only ``ids`` when given (at most a few thousand)."""
-        query = (
+        query = id_page(
             select(*_run_columns)
             .join(stages, stages.c.id == executions.c.stage_id)
-            .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
-            .order_by(executions.c.id)
-            .limit(limit)
+            .join(pipelines, pipelines.c.id == stages.c.pipeline_id),
+            pipeline=pipeline,
+            ids=ids,
+            after=after,
+            limit=limit,
         )
-        if pipeline is not None:
-            query = query.where(pipelines.c.name == pipeline)
-        if ids is not None:
-            query = query.where(executions.c.id.in_(list(ids)))
-        if after is not None:
-            query = query.where(executions.c.id > after)
         with self._read() as conn:
             return [
                 ExportRun(

@@ -31,6 +31,7 @@ from cmf_core.records import (
 )
 from cmf_core.store import reads
 from cmf_core.store.base import StoreBase
+from cmf_core.store.export_reads import id_page
 from cmf_core.store.schema import artifacts, events, executions, pipelines, stages
 
 CHUNK = 5_000  # ids per IN (...) list: far below SQLite's and psycopg's parameter limits
@@ -313,13 +314,9 @@ class GraphReads(StoreBase):
     ) -> list[Execution]:
         """Executions in id order (= start order) with ids > ``after``: of ``pipeline``
         (None: every pipeline), and only ``ids`` when given (at most CHUNK of them)."""
-        query = reads.executions_query().order_by(executions.c.id).limit(limit)
-        if pipeline is not None:
-            query = query.where(pipelines.c.name == pipeline)
-        if ids is not None:
-            query = query.where(executions.c.id.in_(list(ids)))
-        if after is not None:
-            query = query.where(executions.c.id > after)
+        query = id_page(
+            reads.executions_query(), pipeline=pipeline, ids=ids, after=after, limit=limit
+        )
         with self._read() as conn:
             if pipeline is not None:
                 self._check_pipeline(conn, pipeline)
