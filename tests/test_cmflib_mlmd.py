@@ -354,6 +354,9 @@ def run_cmflib(python: Path, project: Path, run: int) -> None:
     )
 
 
+# The first parametrization pays for installing cmflib and DVC into a new venv (up to the
+# fixture's own 20 minutes on a loaded machine) before two real cmflib runs of up to 10 each.
+@pytest.mark.timeout(2400)
 def test_real_cmflib_runs_import_and_add_up(
     store_url: str, cmflib_python: Path, tmp_path: Path
 ) -> None:
