@@ -75,6 +75,16 @@ def candidates(conn: Any, where: Node, dialect: str) -> set[str] | None:
     return set(ids) if len(ids) <= PROBE_LIMIT else None
 
 
+def exact_lookup(where: Node, dialect: str) -> Select[Any] | None:
+    """The lookup of ``where`` when it holds one row for each match and no other (a single
+    condition on a metric, a param, the status, stage or pipeline; a label's lookup holds
+    superseded values too), so counting matches can count index rows."""
+    field = where.field if isinstance(where, Compare | In | IsNull) else None
+    if PROBE_LIMIT <= 0 or field is None or field.name == "labels":
+        return None
+    return _lookup(where, dialect == "postgresql")
+
+
 def _lookup(node: Node, is_postgres: bool) -> Select[Any] | None:
     """The ids of executions that may satisfy the condition ``node``, read from one index."""
     field = node.field if isinstance(node, Compare | In | IsNull) else None
@@ -168,4 +178,4 @@ def _select(field: Field, build: Build) -> Select[Any]:
     return query.where(build(_COLUMNS[field.name]))
 
 
-__all__ = ["PROBE_LIMIT", "candidates"]
+__all__ = ["PROBE_LIMIT", "candidates", "exact_lookup"]

@@ -115,8 +115,10 @@ class Order:
 class FilterCompiler:
     """Filter trees and sort fields of one target as SQLAlchemy expressions."""
 
-    def __init__(self, dialect: str, target: str) -> None:
+    def __init__(self, dialect: str, target: str, *, ordered: bool = True) -> None:
+        """``ordered``: for a query read in a sort order, a page at a time (not a count)."""
         self.is_postgres = dialect == "postgresql"
+        self.walks = ordered and not self.is_postgres and target == "executions"  # .walked
         self.columns = _EXECUTION_COLUMNS if target == "executions" else _ARTIFACT_COLUMNS
         self.owner = executions if target == "executions" else artifacts
 
@@ -173,7 +175,7 @@ class FilterCompiler:
             column, nullable = self.columns[name]
             if build is None:
                 return column.is_not(None)
-            if not self.is_postgres and self.owner is executions and name in _WALKED:
+            if self.walks and name in _WALKED:
                 return self.walked(name, build)
             return and_(column.is_not(None), build(column)) if nullable else build(column)
         if name == "metrics":

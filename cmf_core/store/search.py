@@ -20,7 +20,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from cmf_core.records import Artifact, EventDirection, Execution
 from cmf_core.search.filters import Node, Sort
 from cmf_core.store.base import StoreBase
-from cmf_core.store.candidates import candidates
+from cmf_core.store.candidates import candidates, exact_lookup
 from cmf_core.store.filter_sql import FilterCompiler, Order
 from cmf_core.store.reads import artifact_record, execution_record, executions_query
 from cmf_core.store.schema import artifacts, events, executions, pipelines, stages
@@ -89,12 +89,15 @@ class SearchReads(StoreBase):
     def count_matches(self, table: str, where: Node | None, *, cap: int) -> int:
         """How many executions or artifacts (``table``) match ``where``, counted up to
         ``cap`` at most (``cap`` then means "at least"), so the count stays one bounded read."""
-        compiler = FilterCompiler(self.dialect, table)
+        compiler = FilterCompiler(self.dialect, table, ordered=False)
         if table == "executions":  # the joins the filter's pipeline and stage fields need
             query = executions_query().with_only_columns(executions.c.id)
         else:
             query = select(artifacts.c.id)
         with self._read() as conn:
+            lookup = exact_lookup(where, self.dialect) if where and table == "executions" else None
+            if lookup is not None:  # one index row per match: count those
+                query, where = lookup, None
             if where is not None:
                 query = query.where(compiler.node(where))
                 adapt = _among_candidates(conn, where) if table == "executions" else _unchanged
