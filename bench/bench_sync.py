@@ -224,7 +224,10 @@ def one_round(
                 if sampler is not None:
                     sampler.send_signal(signal.SIGINT)
                     sampler.wait(timeout=60)
-                result = json.loads(out)
+                # py-spy says what it wrote on stdout too
+                result = json.loads(
+                    "\n".join(s for s in out.splitlines() if not s.startswith("py-spy>"))
+                )
                 phases[phase] = {
                     "wall_s": round(wall, 2),
                     "client_cpu_s": round(cpu, 1),
