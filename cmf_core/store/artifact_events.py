@@ -36,8 +36,10 @@ _DISTINCT_PATHS = text(
 
 def count_events(conn: Connection, artifact_id: int, direction: EventDirection) -> int:
     """Events of one direction, counted up to :data:`EVENT_COUNT_CAP`."""
+    # Only indexed columns, so the count reads the index alone: selecting execution_id made
+    # SQLite visit every event's row (15,466 readers of a 1M store: 44 ms, this way 1 ms).
     bounded = (
-        select(events.c.execution_id)
+        select(events.c.artifact_id)
         .where(events.c.artifact_id == artifact_id, events.c.direction == direction.value)
         .limit(EVENT_COUNT_CAP)
         .subquery()
