@@ -298,6 +298,9 @@ def test_an_older_store_journals_its_annotations_when_upgraded(tmp_path: Path) -
         conn.execute("DROP INDEX ix_events_artifact_direction_created")  # as 0009 found it
         conn.execute("DROP INDEX ix_events_artifact_path")
         conn.execute("CREATE INDEX ix_events_artifact_direction ON events (artifact_id, direction)")
+        for trigger in ("insert", "update", "delete"):  # 0010
+            conn.execute(f"DROP TRIGGER tr_execution_params_{trigger}")
+        conn.execute("DROP TABLE execution_params")
         conn.execute("UPDATE alembic_version SET version_num = '0007'")
     with Store(url) as store:  # a SQLite store is upgraded at open
         assert list(store.changes_after(0).records.annotations) == [said]

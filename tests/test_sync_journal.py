@@ -171,6 +171,9 @@ def test_an_older_store_journals_what_it_held_when_upgraded(tmp_path: Path) -> N
         conn.execute("DROP INDEX ix_events_artifact_direction_created")  # 0009
         conn.execute("DROP INDEX ix_events_artifact_path")
         conn.execute("CREATE INDEX ix_events_artifact_direction ON events (artifact_id, direction)")
+        for trigger in ("insert", "update", "delete"):  # 0010
+            conn.execute(f"DROP TRIGGER tr_execution_params_{trigger}")
+        conn.execute("DROP TABLE execution_params")
         conn.execute("UPDATE alembic_version SET version_num = '0005'")
     with Store(url) as store:  # a SQLite store is upgraded at open
         assert ("execution", run) in {(kind, key) for _, kind, key, _ in journal_rows(store)}
