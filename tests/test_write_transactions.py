@@ -310,3 +310,18 @@ def test_a_value_the_store_cannot_encode_is_refused_and_nothing_is_recorded(
                 params={"when": datetime.date(2020, 1, 1)},
             )
         assert store.count("executions") == 0
+
+
+def test_the_recording_path_stores_times_as_sqlalchemy_does(tmp_path: Path) -> None:
+    """Whole seconds too: the text filters and cursors compare must not depend on the path
+    a row came in by (plain SQL here, SQLAlchemy expressions in a merge)."""
+    path = tmp_path / "metadata.db"
+    at = datetime.datetime(2024, 5, 1, 11, 0, tzinfo=datetime.UTC)
+    with Store(f"sqlite:///{path}") as store:
+        stage = store.ensure_stage("p", "s")
+        store.start_execution(id="01a2" + "0" * 28, stage_id=stage, started_at=at)
+        store.end_execution("01a2" + "0" * 28, status=ExecutionStatus.COMPLETED)
+        assert [e.started_at for e in store.list_executions()] == [at]
+    with sqlite3.connect(path) as conn:
+        (stored,) = conn.execute("SELECT started_at FROM executions").fetchone()
+    assert stored == "2024-05-01 11:00:00.000000"

@@ -64,7 +64,11 @@ class WriteSql:
         m = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
         jsonb = f"CAST({m} AS JSONB)" if is_postgresql else m
         lock = " FOR UPDATE" if is_postgresql else ""
-        self._when: Callable[[Any], Any] = UTCDateTime().bind_processor(dialect) or _same
+        # The dialect's own type: the generic one has no bind processor, so SQLite's driver
+        # would store '2024-05-01 11:00:00' where SQLAlchemy stores '… 11:00:00.000000', and
+        # the text comparisons of filters and cursors would see the two differ.
+        when = UTCDateTime().dialect_impl(dialect)
+        self._when: Callable[[Any], Any] = when.bind_processor(dialect) or _same
         # PostgreSQL is sent JSON text to cast (its own encoder would fail only in the driver).
         self._json: Callable[[Any], Any] = (
             json.dumps
