@@ -247,18 +247,20 @@ def test_writers_are_served_in_the_order_they_queued(sqlite_url: str) -> None:
     database = sqlite_url.removeprefix("sqlite:///")
     with Store(sqlite_url) as store:
         stage = store.ensure_stage("p", "s")
+    ids = [f"01a00000-0000-7000-8000-00000000000{i}" for i in range(4)]
+    # Opened first: opening a store takes a turn of its own, which would put a writer's
+    # start behind the openings of those that queued after it.
+    stores = [Store(sqlite_url) for _ in ids]
     queue = WriteLock(Path(database))
     fd = queue.open()
     slot = queue.acquire(fd)  # the queue is held: every writer below waits behind it
-    ids = [f"01a00000-0000-7000-8000-00000000000{i}" for i in range(4)]
     threads = []
     try:
-        for execution_id in ids:
+        for store, execution_id in zip(stores, ids, strict=True):
             before = tickets_taken(database)
 
-            def write(execution_id: str = execution_id) -> None:
-                with Store(sqlite_url) as store:
-                    store.start_execution(id=execution_id, stage_id=stage)
+            def write(store: Store = store, execution_id: str = execution_id) -> None:
+                store.start_execution(id=execution_id, stage_id=stage)
 
             threads.append(threading.Thread(target=write))
             threads[-1].start()
@@ -269,6 +271,8 @@ def test_writers_are_served_in_the_order_they_queued(sqlite_url: str) -> None:
         os.close(fd)
     for thread in threads:
         thread.join(timeout=60)
+    for store in stores:
+        store.close()
     with sqlite3.connect(database) as conn:  # the journal numbers commits in their order
         journaled = conn.execute(
             "SELECT key FROM changes WHERE kind = 'execution' ORDER BY seq"
