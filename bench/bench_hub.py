@@ -26,7 +26,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import synthetic
 from bench.bench_lineage import timed
 
-POSTGRES_ENV = "CMF_TEST_POSTGRES_URL"
 TARGET_MS = 100.0
 PAGE = 50
 
@@ -116,25 +114,11 @@ def main() -> None:
         "page": PAGE,
         "target_ms": TARGET_MS,
     }
-    with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite:///{Path(scratch) / 'quick.db'}" if args.quick else None
-
-        def progress(done: int) -> None:
-            print(f"generating: {done:,}/{executions:,} executions", file=sys.stderr)
-
-        made = synthetic.ensure(url, executions=executions, progress=progress)
-        report["sqlite"] = measure(made.url, made, repeats)
-        base = os.environ.get(POSTGRES_ENV)
-        if base:
-            pg = synthetic.postgres_url(base, executions)
-            try:
-                made_pg = synthetic.ensure(pg, executions=executions, progress=progress)
-                report["postgresql"] = measure(pg, made_pg, repeats)
-            finally:
-                if args.quick:
-                    synthetic.drop_postgres(base, pg)
-        else:
-            report["postgresql"] = f"skipped: {POSTGRES_ENV} is not set"
+    report.update(
+        synthetic.each_backend(
+            executions, lambda url, made: measure(url, made, repeats), quick=args.quick
+        )
+    )
     print(json.dumps(report, indent=2))
 
 

@@ -39,7 +39,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import synthetic
 
 TARGETS_MS = {"upstream_10": 20.0, "upstream_100": 50.0, "trace_10": 30.0}
-POSTGRES_ENV = "CMF_TEST_POSTGRES_URL"
 
 
 def timed(call: Callable[[], Any], repeats: int) -> dict[str, Any]:
@@ -164,25 +162,14 @@ def main() -> None:
         "repeats": repeats,
         "targets_ms": TARGETS_MS,
     }
-    with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite:///{Path(scratch) / 'quick.db'}" if args.quick else None
-
-        def progress(done: int) -> None:
-            print(f"generating: {done:,}/{executions:,} executions", file=sys.stderr)
-
-        made = synthetic.ensure(url, executions=executions, progress=progress)
-        report["sqlite"] = measure(made.url, made, repeats)
-        base = os.environ.get(POSTGRES_ENV)
-        if base:
-            pg = synthetic.postgres_url(base, executions)
-            try:
-                made_pg = synthetic.ensure(pg, executions=executions, progress=progress)
-                report["postgresql"] = measure(pg, made_pg, repeats)
-            finally:
-                if args.drop_postgres or args.quick:
-                    synthetic.drop_postgres(base, pg)
-        else:
-            report["postgresql"] = f"skipped: {POSTGRES_ENV} is not set"
+    report.update(
+        synthetic.each_backend(
+            executions,
+            lambda url, made: measure(url, made, repeats),
+            quick=args.quick,
+            drop=args.drop_postgres,
+        )
+    )
     print(json.dumps(report, indent=2))
 
 

@@ -625,6 +625,42 @@ def drop_postgres(base: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def each_backend(
+    executions: int,
+    measure: Callable[[str, SyntheticStore], dict[str, Any]],
+    *,
+    quick: bool,
+    drop: bool = False,
+) -> dict[str, Any]:
+    """``measure(url, store)`` on the synthetic store of ``executions``, by backend: SQLite
+    (``bench/data/``, or a temporary file when ``quick``), then PostgreSQL when
+    ``CMF_TEST_POSTGRES_URL`` names a server (the database kept for the next bench unless
+    ``quick`` or ``drop``), or why it was skipped."""
+    import os
+    import sys
+    import tempfile
+
+    def progress(done: int) -> None:
+        print(f"generating: {done:,}/{executions:,} executions", file=sys.stderr)
+
+    found: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite:///{Path(scratch) / 'quick.db'}" if quick else None
+        made = ensure(url, executions=executions, progress=progress)
+        found["sqlite"] = measure(made.url, made)
+    base = os.environ.get("CMF_TEST_POSTGRES_URL")
+    if not base:
+        found["postgresql"] = "skipped: CMF_TEST_POSTGRES_URL is not set"
+        return found
+    pg = postgres_url(base, executions)
+    try:
+        found["postgresql"] = measure(pg, ensure(pg, executions=executions, progress=progress))
+    finally:
+        if quick or drop:
+            drop_postgres(base, pg)
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--url", help="store URL (default: a SQLite file under bench/data/)")
